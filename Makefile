@@ -1,0 +1,64 @@
+# kse — the two commands a user needs:
+#   make demo   set everything up (idempotent) and print the seed sentences' similarity matrix
+#   make test   set everything up and run every test (Rust, C, Python reference)
+# and: make install PREFIX=/usr/local
+
+PYTHON    ?= python3
+PREFIX    ?= /usr/local
+VENV_PY   := .cache/venv/bin/python
+RELEASE   := $(CURDIR)/target/release
+MODEL     := models/multilingual-e5-small
+TESTMODELS:= target/test-models
+CBUILD    := target/c
+CFLAGS    ?= -O2 -g
+KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR     := $(firstword $(subst ., ,$(VERSION)))
+
+.PHONY: all setup demo test test-rust test-c test-python test-models install clean
+
+all: setup
+
+setup:
+	@$(PYTHON) scripts/setup.py
+
+$(CBUILD):
+	@mkdir -p $@
+
+# The example, linked against the shared library in the build tree.
+$(CBUILD)/similarity: examples/c/similarity.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -o $@
+
+# The same example linked statically against libkse.a (ONNX Runtime is still
+# loaded at run time, found beside the executable or via KSE_ORT_LIBRARY).
+$(CBUILD)/similarity-static: examples/c/similarity.c include/kse.h $(RELEASE)/libkse.a | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< $(RELEASE)/libkse.a -lpthread -ldl -lm -o $@
+
+$(CBUILD)/test_c_api: tests/c/test_c_api.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) -pthread $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -o $@
+
+demo: setup
+	@$(MAKE) --no-print-directory $(CBUILD)/similarity
+	$(CBUILD)/similarity $(MODEL)
+
+test-models: setup
+	$(VENV_PY) tools/make_test_models.py --e5-tokenizer .cache/models-src/tokenizer.json --out $(TESTMODELS)
+
+test: setup test-models
+	@$(MAKE) --no-print-directory test-rust test-c test-python
+
+test-rust:
+	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked
+
+test-c: $(CBUILD)/test_c_api $(CBUILD)/similarity $(CBUILD)/similarity-static
+	bash tests/c/run.sh
+
+test-python:
+	$(VENV_PY) -m pytest -q tests/python
+
+install: setup
+	PREFIX=$(PREFIX) bash scripts/install.sh
+
+clean:
+	cargo clean
+	rm -rf $(TESTMODELS)

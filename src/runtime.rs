@@ -1,0 +1,216 @@
+//! ONNX Runtime: finding and loading its shared library once per process, the
+//! one ORT environment, and a pool of sessions over one model file.
+//!
+//! ONNX Runtime is loaded at run time (`dlopen`), never linked, so one build
+//! of kse works with any ONNX Runtime from 1.31 on. The library is looked for,
+//! in this order:
+//! 1. the path given in the options (`ort_library_path`), and only there;
+//! 2. the path in the environment variable `KSE_ORT_LIBRARY`;
+//! 3. beside the file that holds kse's own code (`libkse.so`, or the program
+//!    kse is linked into): `libonnxruntime.so.1`, then `libonnxruntime.so`;
+//! 4. the system's library search path (`libonnxruntime.so.1`).
+//!
+//! The first library loaded successfully serves the whole process; later
+//! encoders reuse it whatever path they name.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use ort::environment::Environment;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+
+use crate::error::{err, Error, ErrorKind, Result};
+
+/// Environment variable naming the ONNX Runtime library to load.
+pub const ORT_LIBRARY_ENV: &str = "KSE_ORT_LIBRARY";
+const ORT_FILE_NAMES: &[&str] = &["libonnxruntime.so.1", "libonnxruntime.so"];
+
+static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+
+/// Returns the process-wide ORT environment, loading ONNX Runtime on first use.
+pub(crate) fn environment(explicit: Option<&Path>) -> Result<Environment> {
+    let mut slot = ENVIRONMENT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(env) = slot.as_ref() {
+        return Ok(env.clone());
+    }
+    let env = load(explicit)?;
+    *slot = Some(env.clone());
+    Ok(env)
+}
+
+/// Candidate library paths, in search order, for the error message and the loader.
+fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = explicit {
+        return vec![p.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os(ORT_LIBRARY_ENV).filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+    }
+    if let Some(dir) = own_directory() {
+        out.extend(ORT_FILE_NAMES.iter().map(|n| dir.join(n)));
+    }
+    // A bare name: dlopen searches LD_LIBRARY_PATH, the ld.so cache and /usr/lib.
+    out.push(PathBuf::from(ORT_FILE_NAMES[0]));
+    out
+}
+
+/// The directory of the object file (shared library or executable) that
+/// contains this function.
+fn own_directory() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let addr = own_directory as *const libc::c_void;
+    // SAFETY: dladdr only reads the loader's tables and fills `info`.
+    let found = unsafe { libc::dladdr(addr, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
+    let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let path = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.to_bytes()));
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    path.parent().map(Path::to_path_buf)
+}
+
+fn load(explicit: Option<&Path>) -> Result<Environment> {
+    let paths = candidates(explicit);
+    let mut problems = Vec::new();
+    for path in &paths {
+        let is_bare_name = path.components().count() == 1 && !path.is_absolute();
+        if !is_bare_name && !path.exists() {
+            continue;
+        }
+        // ort panics rather than erroring in a few loader paths; never let that
+        // reach the caller.
+        let attempt = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<Environment, String> {
+            let builder = ort::init_from(path).map_err(|e| e.to_string())?;
+            builder.with_name("kse").with_telemetry(false).build().map_err(|e| e.to_string())
+        }));
+        match attempt {
+            Ok(Ok(env)) => return Ok(env),
+            Ok(Err(e)) if is_bare_name && e.contains("failed to load from") => {}
+            Ok(Err(e)) => problems.push(format!("{}: {e}", path.display())),
+            Err(_) => problems.push(format!("{}: loading ONNX Runtime panicked", path.display())),
+        }
+    }
+    let looked = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    if problems.is_empty() {
+        err(
+            ErrorKind::RuntimeUnavailable,
+            format!(
+                "ONNX Runtime shared library (1.31 or newer) not found; looked for: {looked}. \
+                 Put libonnxruntime.so.1 beside libkse.so, or set {ORT_LIBRARY_ENV} or the \
+                 ort_library_path option"
+            ),
+        )
+    } else {
+        err(
+            ErrorKind::RuntimeUnavailable,
+            format!("ONNX Runtime could not be loaded: {}", problems.join("; ")),
+        )
+    }
+}
+
+/// Session settings that come from the encoder options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionSettings {
+    /// ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose.
+    pub intra_threads: usize,
+}
+
+/// A fixed set of sessions over one model; `Session::run` needs `&mut`, so
+/// each call borrows one session exclusively and concurrent callers use
+/// different sessions instead of queueing on one lock.
+pub(crate) struct SessionPool {
+    sessions: Vec<Mutex<Session>>,
+    free: Mutex<Vec<usize>>,
+    available: Condvar,
+}
+
+/// A session borrowed from the pool; returned on drop.
+pub(crate) struct PooledSession<'p> {
+    pool: &'p SessionPool,
+    index: usize,
+    session: MutexGuard<'p, Session>,
+}
+
+impl std::ops::Deref for PooledSession<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+impl std::ops::DerefMut for PooledSession<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+}
+
+impl Drop for PooledSession<'_> {
+    fn drop(&mut self) {
+        let mut free = self.pool.free.lock().unwrap_or_else(|p| p.into_inner());
+        free.push(self.index);
+        self.pool.available.notify_one();
+    }
+}
+
+impl SessionPool {
+    pub fn new(env: &Environment, graph: &Path, size: usize, settings: SessionSettings) -> Result<SessionPool> {
+        let mut sessions = Vec::with_capacity(size);
+        for _ in 0..size.max(1) {
+            sessions.push(Mutex::new(build_session(env, graph, settings)?));
+        }
+        let free = (0..sessions.len()).rev().collect();
+        Ok(SessionPool { sessions, free: Mutex::new(free), available: Condvar::new() })
+    }
+
+    /// Any session, for reading graph metadata.
+    pub fn first(&self) -> PooledSession<'_> {
+        self.acquire()
+    }
+
+    /// Waits until a session is free and borrows it.
+    pub fn acquire(&self) -> PooledSession<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let index = loop {
+            if let Some(i) = free.pop() {
+                break i;
+            }
+            free = self.available.wait(free).unwrap_or_else(|p| p.into_inner());
+        };
+        drop(free);
+        // Free-list ownership means this lock is never contended; a poisoned
+        // lock only means an earlier caller panicked mid-run, and the session
+        // itself holds no per-call state.
+        let session = self.sessions[index].lock().unwrap_or_else(|p| p.into_inner());
+        PooledSession { pool: self, index, session }
+    }
+}
+
+fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> Result<Session> {
+    let fail = |e: String| Error::new(ErrorKind::Runtime, format!("cannot create an ONNX Runtime session for {}: {e}", graph.display()));
+    let mut builder = Session::builder(env).map_err(|e| fail(e.to_string()))?;
+    builder = builder
+        // Memory-pattern planning caches an allocation plan per input shape,
+        // so memory would grow with every new sentence length.
+        .with_memory_pattern(false)
+        .map_err(|e| fail(e.to_string()))?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| fail(e.to_string()))?
+        .with_inter_threads(1)
+        .map_err(|e| fail(e.to_string()))?
+        // Errors reach the caller as statuses; ORT printing them too would
+        // write into the host program's stderr.
+        .with_log_level(ort::logging::LogLevel::Fatal)
+        .map_err(|e| fail(e.to_string()))?;
+    if settings.intra_threads > 0 {
+        builder = builder.with_intra_threads(settings.intra_threads).map_err(|e| fail(e.to_string()))?;
+    }
+    builder.commit_from_file(graph).map_err(|e| {
+        let kind = if graph.is_file() { ErrorKind::ModelInvalid } else { ErrorKind::ModelNotFound };
+        Error::new(kind, format!("cannot load ONNX graph {}: {e}", graph.display()))
+    })
+}

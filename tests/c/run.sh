@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# C-side tests: the API contract on each test model, a missing ONNX Runtime,
+# the example (shared and static), and valgrind memcheck. Run by `make test-c`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=target/c
+models=${KSE_TEST_MODELS:-target/test-models}
+model=${KSE_MODEL_DIR:-models/multilingual-e5-small}
+
+for m in tiny-e5 tiny-seed tiny-seed-pooled; do
+  "$bin/test_c_api" "$models/$m"
+done
+"$bin/test_c_api" --no-runtime "$models/tiny-e5"
+
+# The example on the default model: a 4 x 4 matrix whose diagonal (the
+# paraphrase pairs) beats every other entry in its row.
+"$bin/similarity" "$model" | tee "$bin/similarity.out"
+python3 - "$bin/similarity.out" <<'PY'
+import re, sys
+rows = [[float(x) for x in re.findall(r"-?\d+\.\d+", l)] for l in open(sys.argv[1]) if l.startswith("[")]
+assert len(rows) == 4 and all(len(r) == 4 for r in rows), rows
+for i, r in enumerate(rows):
+    assert max(range(4), key=lambda j: r[j]) == i, f"row {i}: diagonal is not the largest: {r}"
+print("similarity matrix: diagonal dominates")
+PY
+# Linked statically, the example prints the same matrix (ONNX Runtime via KSE_ORT_LIBRARY).
+KSE_ORT_LIBRARY="$PWD/target/release/libonnxruntime.so.1" "$bin/similarity-static" "$model" > "$bin/similarity-static.out"
+diff "$bin/similarity.out" "$bin/similarity-static.out"
+echo "static example: same output"
+
+# Memcheck: no definite or indirect leaks, no invalid reads/writes.
+valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
+  "$bin/test_c_api" "$models/tiny-e5"
+echo "valgrind: clean"
