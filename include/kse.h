@@ -166,7 +166,7 @@ typedef struct kse_options {
   uint32_t sessions;
   /**
    * Upper bound on (texts in a batch) x (longest text's tokens) per model
-   * run; bounds memory. Default 8192.
+   * run; bounds memory. Default 512. A text longer than this runs alone.
    */
   uint32_t batch_tokens;
   /**

@@ -94,7 +94,7 @@ pub struct kse_options {
     /// copy of the weights. Default 1.
     pub sessions: u32,
     /// Upper bound on (texts in a batch) x (longest text's tokens) per model
-    /// run; bounds memory. Default 8192.
+    /// run; bounds memory. Default 512. A text longer than this runs alone.
     pub batch_tokens: u32,
     /// What to do with over-long texts: a `kse_truncation` value. Default
     /// `KSE_TRUNCATE`.

@@ -205,6 +205,11 @@ fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> 
         // Errors reach the caller as statuses; ORT printing them too would
         // write into the host program's stderr.
         .with_log_level(ort::logging::LogLevel::Fatal)
+        .map_err(|e| fail(e.to_string()))?
+        // ORT fuses blocked-INT4 DequantizeLinear+MatMul into MatMulNBits,
+        // which by default quantises activations to int8; level 0 keeps the
+        // arithmetic in fp32 so an INT4 graph gives its exact weights' result.
+        .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
         .map_err(|e| fail(e.to_string()))?;
     if settings.intra_threads > 0 {
         builder = builder.with_intra_threads(settings.intra_threads).map_err(|e| fail(e.to_string()))?;

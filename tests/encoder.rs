@@ -107,7 +107,9 @@ fn default_style_model_uses_prefix_and_mean_pooling() {
 fn a_vector_does_not_depend_on_its_batch() {
     for model in ["tiny-e5", "tiny-seed"] {
         let s = sentences();
-        let big = encoder(model);
+        let mut big_opts = options(&test_models().join(model));
+        big_opts.batch_tokens = 1 << 16;
+        let big = Encoder::new(big_opts).unwrap();
         let mut small_opts = options(&test_models().join(model));
         small_opts.batch_tokens = 64;
         let small = Encoder::new(small_opts).unwrap();

@@ -7,6 +7,17 @@ bin=target/c
 models=${KSE_TEST_MODELS:-target/test-models}
 model=${KSE_MODEL_DIR:-models/multilingual-e5-small}
 
+need() {
+  command -v "$1" >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing $2 (apt-get)"; apt-get update -qq && apt-get install -y -qq "$2" >/dev/null && return 0
+  fi
+  echo "tests/c/run.sh: \`$1\` not found; install the Debian package $2" >&2; exit 1
+}
+need valgrind valgrind
+need pkg-config pkg-config
+need readelf binutils
+
 for m in tiny-e5 tiny-seed tiny-seed-pooled; do
   "$bin/test_c_api" "$models/$m"
 done
@@ -33,3 +44,16 @@ valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=d
   --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
   "$bin/test_c_api" "$models/tiny-e5"
 echo "valgrind: clean"
+
+# Installed: a C program built with pkg-config against the installed tree
+# finds libkse and ONNX Runtime with no environment variables.
+prefix=$(mktemp -d "${TMPDIR:-/tmp}/kse-install.XXXXXX")
+trap 'rm -rf "$prefix"' EXIT
+PREFIX="$prefix" KSE_INSTALL_MODELS=0 bash scripts/install.sh
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+cc -std=c99 -Wall -Werror examples/c/similarity.c $(pkg-config --cflags --libs kse) \
+  -Wl,-rpath,"$prefix/lib" -o "$prefix/similarity"
+(unset KSE_ORT_LIBRARY; "$prefix/similarity" "$model") > "$bin/similarity-installed.out"
+diff "$bin/similarity.out" "$bin/similarity-installed.out"
+readelf -d "$prefix/lib/libkse.so" | grep -q 'SONAME.*libkse\.so\.0' || { echo "libkse.so has no SONAME libkse.so.0"; exit 1; }
+echo "installed tree: pkg-config build works, SONAME set"
