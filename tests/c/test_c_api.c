@@ -3,8 +3,9 @@
  * include/kse.h, linked with libkse.so.
  *
  *   test_c_api MODEL_DIR               the API contract on one model
- *   test_c_api --no-runtime MODEL_DIR  a missing or bad ONNX Runtime (run in a
- *                                      fresh process: the first good load is final)
+ *   test_c_api --no-runtime MODEL_DIR  a missing, bad or too old ONNX Runtime
+ *                                      (KSE_TEST_OLD_ORT names a fake old one; run
+ *                                      in a fresh process: the first good load is final)
  */
 #include <math.h>
 #include <pthread.h>
@@ -298,6 +299,16 @@ static void test_no_runtime(const char *model_dir) {
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_ERR_RUNTIME_UNAVAILABLE, err);
     CHECK(strstr(err.message, "kse.json") != NULL, "message names the file: %s", err.message);
+
+    /* An ONNX Runtime that is too old (tests/c/fake_old_ort.c reports 1.20.0). */
+    const char *old = getenv("KSE_TEST_OLD_ORT");
+    CHECK(old != NULL, "KSE_TEST_OLD_ORT names the fake old ONNX Runtime");
+    if (old != NULL) {
+        o.ort_library_path = old;
+        s = kse_create(&o, &enc, &err);
+        CHECK_STATUS(s, KSE_ERR_RUNTIME_UNAVAILABLE, err);
+        CHECK(strstr(err.message, "1.20.0") != NULL, "message names the version found: %s", err.message);
+    }
 
     /* A failed load is not final: the library beside libkse.so still works. */
     o.ort_library_path = NULL;
