@@ -44,7 +44,7 @@ PC
 if [ "${KSE_INSTALL_MODELS:-1}" != 0 ]; then
   dest="$PREFIX/share/kse/models/multilingual-e5-small"
   install -d "$dest"
-  for f in model.onnx tokenizer.json kse.json; do
+  for f in model.onnx model.onnx.data tokenizer.json kse.json; do
     install -m 0644 "models/multilingual-e5-small/$f" "$dest/$f"
   done
 fi

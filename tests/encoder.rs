@@ -57,8 +57,11 @@ fn edited_model(base: &str, tag: &str, edit: impl FnOnce(&mut serde_json::Value)
     let dir = std::env::temp_dir().join(format!("kse-test-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    for f in ["model.onnx", "tokenizer.json"] {
-        std::os::unix::fs::symlink(src.join(f), dir.join(f)).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name != "kse.json" {
+            std::os::unix::fs::symlink(src.join(&name), dir.join(&name)).unwrap();
+        }
     }
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src.join("kse.json")).unwrap()).unwrap();

@@ -383,8 +383,9 @@ def test_converter_is_deterministic(synthetic, tmp_path, fmt):
     for run in ("a", "b"):
         r = run_convert("--bin", str(bin_path), "--tokenizer", str(tok), "--out", str(tmp_path / run), "--format", fmt)
         assert r.returncode == 0, r.stderr
-        assert len(r.stdout.splitlines()) == 3 and "sha256" in r.stdout
-        digests.append([sha256(tmp_path / run / n) for n in ("model.onnx", "tokenizer.json", "kse.json")])
+        assert len(r.stdout.splitlines()) == 4 and "sha256" in r.stdout
+        names = ("model.onnx", "model.onnx.data", "tokenizer.json", "kse.json")
+        digests.append([sha256(tmp_path / run / n) for n in names])
     assert digests[0] == digests[1]
     assert sha256(tmp_path / "a" / "tokenizer.json") == sha256(tok)
 
