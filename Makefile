@@ -15,7 +15,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup demo test test-rust test-c test-python test-models install clean
+.PHONY: all setup demo test test-rust test-c test-python test-models xlang-reference install clean
 
 all: setup
 
@@ -35,7 +35,10 @@ $(CBUILD)/similarity-static: examples/c/similarity.c include/kse.h $(RELEASE)/li
 	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< $(RELEASE)/libkse.a -lpthread -ldl -lm -o $@
 
 $(CBUILD)/test_c_api: tests/c/test_c_api.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
-	$(CC) $(KSE_CFLAGS) $(CFLAGS) -pthread $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -o $@
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) -pthread $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
+
+$(CBUILD)/xlang: tests/c/xlang.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
 
 demo: setup
 	@$(MAKE) --no-print-directory $(CBUILD)/similarity
@@ -44,13 +47,17 @@ demo: setup
 test-models: setup
 	$(VENV_PY) tools/make_test_models.py --e5-tokenizer .cache/models-src/tokenizer.json --out $(TESTMODELS)
 
-test: setup test-models
+# The Python reference embeddings every language's agreement test compares against.
+xlang-reference: setup
+	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
+
+test: setup test-models xlang-reference
 	@$(MAKE) --no-print-directory test-rust test-c test-python
 
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked
 
-test-c: $(CBUILD)/test_c_api $(CBUILD)/similarity $(CBUILD)/similarity-static
+test-c: $(CBUILD)/test_c_api $(CBUILD)/xlang $(CBUILD)/similarity $(CBUILD)/similarity-static
 	bash tests/c/run.sh
 
 test-python:

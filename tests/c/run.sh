@@ -24,6 +24,9 @@ done
 cc -shared -fPIC -o "$bin/libfake_old_ort.so" tests/c/fake_old_ort.c
 KSE_TEST_OLD_ORT="$PWD/$bin/libfake_old_ort.so" "$bin/test_c_api" --no-runtime "$models/tiny-e5"
 
+# Cross-language agreement: the C API against the Python reference embeddings.
+"$bin/xlang" "$model" target/xlang
+
 # The example on the default model: a 4 x 4 matrix whose diagonal (the
 # paraphrase pairs) beats every other entry in its row.
 "$bin/similarity" "$model" | tee "$bin/similarity.out"
