@@ -30,6 +30,12 @@
 #define KSE_NUL_TERMINATED SIZE_MAX
 
 /**
+ * Initialises a `kse_options` with the defaults of the kse.h it was compiled
+ * with: `kse_options opts; KSE_OPTIONS_INIT(&opts);`
+ */
+#define KSE_OPTIONS_INIT(opts) kse_options_init((opts), sizeof *(opts))
+
+/**
  * Major version of this library.
  */
 #define KSE_VERSION_MAJOR 0
@@ -63,105 +69,47 @@
 #define KSE_ERROR_MESSAGE_SIZE 512
 
 /**
- * Result of every fallible call. `KSE_OK` is 0; every other value is an error
- * whose text is in the `kse_error` passed to the call.
- */
-typedef enum kse_status {
-  /**
-   * Success.
-   */
-  KSE_OK = 0,
-  /**
-   * An argument is missing or out of range (NULL pointer, bad option value).
-   */
-  KSE_ERR_INVALID_ARGUMENT = 1,
-  /**
-   * A text is not valid UTF-8; the message gives its index and byte offset.
-   */
-  KSE_ERR_INVALID_UTF8 = 2,
-  /**
-   * The output buffer is too small; nothing was written.
-   */
-  KSE_ERR_BUFFER_TOO_SMALL = 3,
-  /**
-   * A text is longer than the model's max tokens and truncation is off.
-   */
-  KSE_ERR_INPUT_TOO_LONG = 4,
-  /**
-   * The model directory or one of its files does not exist.
-   */
-  KSE_ERR_MODEL_NOT_FOUND = 5,
-  /**
-   * The model directory is malformed or inconsistent; the message names the field.
-   */
-  KSE_ERR_MODEL_INVALID = 6,
-  /**
-   * The ONNX Runtime library is missing, unloadable or older than 1.31; the
-   * message says where kse looked.
-   */
-  KSE_ERR_RUNTIME_UNAVAILABLE = 7,
-  /**
-   * ONNX Runtime failed while creating a session or running the model.
-   */
-  KSE_ERR_RUNTIME = 8,
-  /**
-   * The tokenizer failed on a text.
-   */
-  KSE_ERR_TOKENIZER = 9,
-  /**
-   * `kse_options.struct_size` is not one this library knows.
-   */
-  KSE_ERR_UNSUPPORTED_VERSION = 10,
-  /**
-   * The handle is not a live encoder (for example, it was already freed).
-   */
-  KSE_ERR_INVALID_HANDLE = 11,
-  /**
-   * A bug in kse (an internal panic was caught); please report it.
-   */
-  KSE_ERR_INTERNAL = 12,
-} kse_status;
-
-/**
- * What to do with a text longer than the model's max tokens.
- */
-typedef enum kse_truncation {
-  /**
-   * Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts
-   * the texts that were cut. The default.
-   */
-  KSE_TRUNCATE = 0,
-  /**
-   * Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
-   */
-  KSE_TRUNCATION_ERROR = 1,
-} kse_truncation;
-
-/**
  * An encoder: a loaded model with its tokenizer and ONNX Runtime sessions.
  * Opaque; create with `kse_create`, release with `kse_free`.
  */
 typedef struct kse_encoder kse_encoder;
 
 /**
- * Options for `kse_create`. Always start from `kse_options_default()` and
- * change the fields you need, so that fields added later get their defaults.
+ * Result of every fallible call: `KSE_OK` (0) or one of the `KSE_ERR_*`
+ * values below; the text is in the `kse_error` passed to the call. A plain
+ * `int32_t` rather than a C enum, so its size is the same for every compiler
+ * and binding. Values may be added in later versions; `kse_status_name` names
+ * any value.
+ */
+typedef int32_t kse_status;
+
+/**
+ * What to do with a text longer than the model's max tokens (the values of
+ * `kse_options.truncation`).
+ */
+typedef uint32_t kse_truncation;
+
+/**
+ * Options for `kse_create`. Initialise with `KSE_OPTIONS_INIT(&opts)` (or
+ * `kse_options_init(&opts, sizeof opts)`), then change the fields you need:
+ * fields added in later versions then get their defaults, and the library
+ * can tell which version of this struct the caller was compiled with.
  */
 typedef struct kse_options {
   /**
-   * `sizeof(kse_options)` as the caller compiled it; set by
-   * `kse_options_default()`. Lets the struct grow without breaking callers.
+   * Size of this struct as the caller compiled it; set by `kse_options_init`.
    */
   uint32_t struct_size;
   /**
-   * Number of ONNX Runtime intra-op threads per session; 0 = one per
-   * physical core.
+   * ONNX Runtime intra-op threads per session; 0 = the machine's cores
+   * divided among the sessions.
    */
   uint32_t intra_threads;
   /**
    * Number of sessions in the pool, i.e. how many `kse_encode` calls on one
-   * encoder run at the same time (more wait). Each session holds its own
-   * copy of the weights. Default 1.
+   * encoder run at the same time (more wait). Default 1. Weights stored as
+   * ONNX external data are mapped from the file and shared by all sessions;
+   * each session keeps its own working memory.
    */
   uint32_t sessions;
   /**
@@ -170,10 +118,14 @@ typedef struct kse_options {
    */
   uint32_t batch_tokens;
   /**
-   * What to do with over-long texts: a `kse_truncation` value. Default
-   * `KSE_TRUNCATE`.
+   * What to do with over-long texts: `KSE_TRUNCATE` (default) or
+   * `KSE_TRUNCATION_ERROR`.
    */
-  uint32_t truncation;
+  kse_truncation truncation;
+  /**
+   * Must be 0.
+   */
+  uint32_t reserved;
   /**
    * Path of the model directory (UTF-8, NUL-terminated). Required. Only
    * read during `kse_create`.
@@ -181,22 +133,24 @@ typedef struct kse_options {
   const char *model_dir;
   /**
    * Path of the ONNX Runtime library to load, or NULL to search: the
-   * `KSE_ORT_LIBRARY` environment variable, then beside libkse.so, then
-   * the system library path. The first library loaded serves the whole
-   * process.
+   * `KSE_ORT_LIBRARY` environment variable, then `libonnxruntime.so.1`
+   * beside libkse.so (or in `kse/` beside it), then the system library
+   * path. The first library loaded serves the whole process; naming a
+   * different one later is an error.
    */
   const char *ort_library_path;
 } kse_options;
 
 /**
  * Error details filled in by a failing call. Caller-owned (stack or heap);
- * kse never allocates or keeps it, so there is nothing to free.
+ * kse never allocates or keeps it, so there is nothing to free. Use one
+ * `kse_error` per concurrent call.
  */
 typedef struct kse_error {
   /**
    * Same value as the call returned.
    */
-  enum kse_status status;
+  kse_status status;
   /**
    * NUL-terminated UTF-8 message naming the problem (cut at a character
    * boundary if longer than the buffer).
@@ -218,15 +172,97 @@ typedef struct kse_encode_stats {
   size_t truncated;
 } kse_encode_stats;
 
+/**
+ * Success.
+ */
+#define KSE_OK 0
+
+/**
+ * An argument is missing or out of range (NULL pointer, bad option value).
+ */
+#define KSE_ERR_INVALID_ARGUMENT 1
+
+/**
+ * A text is not valid UTF-8; the message gives its index and byte offset.
+ */
+#define KSE_ERR_INVALID_UTF8 2
+
+/**
+ * The output buffer is too small; nothing was written.
+ */
+#define KSE_ERR_BUFFER_TOO_SMALL 3
+
+/**
+ * A text is longer than the model's max tokens and truncation is off.
+ */
+#define KSE_ERR_INPUT_TOO_LONG 4
+
+/**
+ * The model directory or one of its files does not exist.
+ */
+#define KSE_ERR_MODEL_NOT_FOUND 5
+
+/**
+ * The model directory is malformed or inconsistent; the message names the field.
+ */
+#define KSE_ERR_MODEL_INVALID 6
+
+/**
+ * The ONNX Runtime library is missing, unloadable or older than 1.31; the
+ * message says where kse looked.
+ */
+#define KSE_ERR_RUNTIME_UNAVAILABLE 7
+
+/**
+ * ONNX Runtime failed while creating a session or running the model.
+ */
+#define KSE_ERR_RUNTIME 8
+
+/**
+ * The tokenizer failed on a text.
+ */
+#define KSE_ERR_TOKENIZER 9
+
+/**
+ * `struct_size` of `kse_options` is not one this library knows (the header
+ * is newer or older than the library).
+ */
+#define KSE_ERR_UNSUPPORTED_VERSION 10
+
+/**
+ * The handle is not a live encoder: never created, or already freed.
+ */
+#define KSE_ERR_INVALID_HANDLE 11
+
+/**
+ * A bug in kse (an internal panic was caught); please report it.
+ */
+#define KSE_ERR_INTERNAL 12
+
+/**
+ * Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts the
+ * texts that were cut. The default.
+ */
+#define KSE_TRUNCATE 0
+
+/**
+ * Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
+ */
+#define KSE_TRUNCATION_ERROR 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Options with every field at its default; `model_dir` is NULL and must be
- * set before `kse_create`.
+ * Fills `*opts` with the defaults for every field (`model_dir` NULL, which
+ * must be set before `kse_create`) and sets `struct_size`. Pass
+ * `sizeof *opts` as `struct_size`, or use `KSE_OPTIONS_INIT(opts)`; only that
+ * many bytes are written. Returns `KSE_ERR_UNSUPPORTED_VERSION` (writing
+ * nothing) when the size is not one this library knows.
  */
-struct kse_options kse_options_default(void);
+kse_status kse_options_init(struct kse_options *opts,
+                            size_t struct_size);
 
 /**
  * Loads the model directory in `opts->model_dir` and creates an encoder.
@@ -236,18 +272,18 @@ struct kse_options kse_options_default(void);
  * NULL) says why: a missing directory or file (`KSE_ERR_MODEL_NOT_FOUND`), a
  * bad manifest or a graph that disagrees with it (`KSE_ERR_MODEL_INVALID`,
  * naming the field), no usable ONNX Runtime (`KSE_ERR_RUNTIME_UNAVAILABLE`,
- * naming where kse looked). Loading takes about a second for the default
- * model; do it once and share the encoder across threads.
+ * naming where kse looked), options from another version of kse.h
+ * (`KSE_ERR_UNSUPPORTED_VERSION`). Loading takes about a second for the
+ * default model; do it once and share the encoder across threads.
  */
-enum kse_status kse_create(const struct kse_options *opts,
-                           struct kse_encoder **out,
-                           struct kse_error *err);
+kse_status kse_create(const struct kse_options *opts,
+                      struct kse_encoder **out,
+                      struct kse_error *err);
 
 /**
- * Releases an encoder and everything it holds. `kse_free(NULL)` does nothing.
- * No other call may be using `enc` at the same time, and `enc` must not be
- * used afterwards (a second `kse_free` of the same pointer is detected on a
- * best-effort basis and ignored).
+ * Releases an encoder and everything it holds. `kse_free(NULL)` does
+ * nothing, and so does a pointer that is not a live encoder (already freed,
+ * or never created). No other call may be using `enc` at the same time.
  */
 void kse_free(struct kse_encoder *enc);
 
@@ -258,23 +294,42 @@ void kse_free(struct kse_encoder *enc);
  *   texts NUL-terminated) and any `lengths[i]` may be `KSE_NUL_TERMINATED`.
  *   Embedded NULs in explicit-length text are passed to the tokenizer.
  *   `texts[i]` may be NULL only when its length is 0. Empty texts are valid.
+ *   (A `char **` array needs a cast: `(const char *const *)texts`.)
  * - `out` holds `out_capacity` floats and must have room for `n * kse_dim(enc)`,
  *   otherwise `KSE_ERR_BUFFER_TOO_SMALL` and nothing is written.
  * - `n == 0` succeeds and writes nothing (`texts` and `out` may then be NULL).
  * - `stats` (may be NULL) receives token and truncation counts.
  *
- * On any error `out` is left untouched. A vector does not depend on what
- * else is in the batch. Thread-safe: many threads may encode with one
- * encoder at once (up to `kse_options.sessions` run in parallel).
+ * On any error `out` is left untouched. A text's vector does not depend on
+ * the other texts in the call beyond float rounding (tested within 1e-6).
+ * Thread-safe: many threads may encode with one encoder at once (up to
+ * `kse_options.sessions` run in parallel; the others wait).
  */
-enum kse_status kse_encode(const struct kse_encoder *enc,
-                           const char *const *texts,
-                           const size_t *lengths,
-                           size_t n,
-                           float *out,
-                           size_t out_capacity,
-                           struct kse_encode_stats *stats,
-                           struct kse_error *err);
+kse_status kse_encode(const struct kse_encoder *enc,
+                      const char *const *texts,
+                      const size_t *lengths,
+                      size_t n,
+                      float *out,
+                      size_t out_capacity,
+                      struct kse_encode_stats *stats,
+                      struct kse_error *err);
+
+/**
+ * Like `kse_encode`, for texts packed into one buffer: text `i` is bytes
+ * `data[offsets[i]]` up to (not including) `data[offsets[i + 1]]`, so
+ * `offsets` has `n + 1` non-decreasing entries. Suits callers that hold
+ * their strings in one byte array (Go, Java, Arrow-style columns); no NUL
+ * terminators are needed or read. `data` may be NULL when all texts are
+ * empty. Same buffer, error and threading rules as `kse_encode`.
+ */
+kse_status kse_encode_packed(const struct kse_encoder *enc,
+                             const char *data,
+                             const size_t *offsets,
+                             size_t n,
+                             float *out,
+                             size_t out_capacity,
+                             struct kse_encode_stats *stats,
+                             struct kse_error *err);
 
 /**
  * Token ids the model sees for one text: prefix added, special tokens in
@@ -285,13 +340,13 @@ enum kse_status kse_encode(const struct kse_encoder *enc,
  * smaller, the call returns `KSE_ERR_BUFFER_TOO_SMALL` and writes no ids, so
  * calling with `ids = NULL, ids_capacity = 0` asks for the count.
  */
-enum kse_status kse_tokenize(const struct kse_encoder *enc,
-                             const char *text_ptr,
-                             size_t length,
-                             int32_t *ids,
-                             size_t ids_capacity,
-                             size_t *n_ids,
-                             struct kse_error *err);
+kse_status kse_tokenize(const struct kse_encoder *enc,
+                        const char *text_ptr,
+                        size_t length,
+                        int32_t *ids,
+                        size_t ids_capacity,
+                        size_t *n_ids,
+                        struct kse_error *err);
 
 /**
  * Width of each embedding (floats per text); 0 if `enc` is NULL.
@@ -328,7 +383,7 @@ uint32_t kse_abi_version(void);
  * A static name for a status, e.g. "KSE_ERR_INVALID_UTF8"; never NULL
  * ("KSE_ERR_UNKNOWN" for values this version does not define).
  */
-const char *kse_status_name(int32_t status);
+const char *kse_status_name(kse_status status);
 
 #ifdef __cplusplus
 }  // extern "C"

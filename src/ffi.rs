@@ -6,9 +6,12 @@
 //! C user's manual, so they state ownership, threading and errors.
 #![allow(non_camel_case_types)]
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex, Once};
 
 use crate::encoder::{Encoder, EncoderOptions, Truncation, DEFAULT_BATCH_TOKENS};
 use crate::error::{Error, ErrorKind};
@@ -33,79 +36,83 @@ pub const KSE_NUL_TERMINATED: usize = usize::MAX;
 /// Size of the message buffer in `kse_error`, terminating NUL included.
 pub const KSE_ERROR_MESSAGE_SIZE: usize = 512;
 
-/// Result of every fallible call. `KSE_OK` is 0; every other value is an error
-/// whose text is in the `kse_error` passed to the call.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum kse_status {
-    /// Success.
-    KSE_OK = 0,
-    /// An argument is missing or out of range (NULL pointer, bad option value).
-    KSE_ERR_INVALID_ARGUMENT = 1,
-    /// A text is not valid UTF-8; the message gives its index and byte offset.
-    KSE_ERR_INVALID_UTF8 = 2,
-    /// The output buffer is too small; nothing was written.
-    KSE_ERR_BUFFER_TOO_SMALL = 3,
-    /// A text is longer than the model's max tokens and truncation is off.
-    KSE_ERR_INPUT_TOO_LONG = 4,
-    /// The model directory or one of its files does not exist.
-    KSE_ERR_MODEL_NOT_FOUND = 5,
-    /// The model directory is malformed or inconsistent; the message names the field.
-    KSE_ERR_MODEL_INVALID = 6,
-    /// The ONNX Runtime library is missing, unloadable or older than 1.31; the
-    /// message says where kse looked.
-    KSE_ERR_RUNTIME_UNAVAILABLE = 7,
-    /// ONNX Runtime failed while creating a session or running the model.
-    KSE_ERR_RUNTIME = 8,
-    /// The tokenizer failed on a text.
-    KSE_ERR_TOKENIZER = 9,
-    /// `kse_options.struct_size` is not one this library knows.
-    KSE_ERR_UNSUPPORTED_VERSION = 10,
-    /// The handle is not a live encoder (for example, it was already freed).
-    KSE_ERR_INVALID_HANDLE = 11,
-    /// A bug in kse (an internal panic was caught); please report it.
-    KSE_ERR_INTERNAL = 12,
-}
+/// Result of every fallible call: `KSE_OK` (0) or one of the `KSE_ERR_*`
+/// values below; the text is in the `kse_error` passed to the call. A plain
+/// `int32_t` rather than a C enum, so its size is the same for every compiler
+/// and binding. Values may be added in later versions; `kse_status_name` names
+/// any value.
+pub type kse_status = i32;
+/// Success.
+pub const KSE_OK: kse_status = 0;
+/// An argument is missing or out of range (NULL pointer, bad option value).
+pub const KSE_ERR_INVALID_ARGUMENT: kse_status = 1;
+/// A text is not valid UTF-8; the message gives its index and byte offset.
+pub const KSE_ERR_INVALID_UTF8: kse_status = 2;
+/// The output buffer is too small; nothing was written.
+pub const KSE_ERR_BUFFER_TOO_SMALL: kse_status = 3;
+/// A text is longer than the model's max tokens and truncation is off.
+pub const KSE_ERR_INPUT_TOO_LONG: kse_status = 4;
+/// The model directory or one of its files does not exist.
+pub const KSE_ERR_MODEL_NOT_FOUND: kse_status = 5;
+/// The model directory is malformed or inconsistent; the message names the field.
+pub const KSE_ERR_MODEL_INVALID: kse_status = 6;
+/// The ONNX Runtime library is missing, unloadable or older than 1.31; the
+/// message says where kse looked.
+pub const KSE_ERR_RUNTIME_UNAVAILABLE: kse_status = 7;
+/// ONNX Runtime failed while creating a session or running the model.
+pub const KSE_ERR_RUNTIME: kse_status = 8;
+/// The tokenizer failed on a text.
+pub const KSE_ERR_TOKENIZER: kse_status = 9;
+/// `struct_size` of `kse_options` is not one this library knows (the header
+/// is newer or older than the library).
+pub const KSE_ERR_UNSUPPORTED_VERSION: kse_status = 10;
+/// The handle is not a live encoder: never created, or already freed.
+pub const KSE_ERR_INVALID_HANDLE: kse_status = 11;
+/// A bug in kse (an internal panic was caught); please report it.
+pub const KSE_ERR_INTERNAL: kse_status = 12;
 
-/// What to do with a text longer than the model's max tokens.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum kse_truncation {
-    /// Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts
-    /// the texts that were cut. The default.
-    KSE_TRUNCATE = 0,
-    /// Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
-    KSE_TRUNCATION_ERROR = 1,
-}
+/// What to do with a text longer than the model's max tokens (the values of
+/// `kse_options.truncation`).
+pub type kse_truncation = u32;
+/// Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts the
+/// texts that were cut. The default.
+pub const KSE_TRUNCATE: kse_truncation = 0;
+/// Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
+pub const KSE_TRUNCATION_ERROR: kse_truncation = 1;
 
-/// Options for `kse_create`. Always start from `kse_options_default()` and
-/// change the fields you need, so that fields added later get their defaults.
+/// Options for `kse_create`. Initialise with `KSE_OPTIONS_INIT(&opts)` (or
+/// `kse_options_init(&opts, sizeof opts)`), then change the fields you need:
+/// fields added in later versions then get their defaults, and the library
+/// can tell which version of this struct the caller was compiled with.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct kse_options {
-    /// `sizeof(kse_options)` as the caller compiled it; set by
-    /// `kse_options_default()`. Lets the struct grow without breaking callers.
+    /// Size of this struct as the caller compiled it; set by `kse_options_init`.
     pub struct_size: u32,
-    /// Number of ONNX Runtime intra-op threads per session; 0 = one per
-    /// physical core.
+    /// ONNX Runtime intra-op threads per session; 0 = the machine's cores
+    /// divided among the sessions.
     pub intra_threads: u32,
     /// Number of sessions in the pool, i.e. how many `kse_encode` calls on one
-    /// encoder run at the same time (more wait). Each session holds its own
-    /// copy of the weights. Default 1.
+    /// encoder run at the same time (more wait). Default 1. Weights stored as
+    /// ONNX external data are mapped from the file and shared by all sessions;
+    /// each session keeps its own working memory.
     pub sessions: u32,
     /// Upper bound on (texts in a batch) x (longest text's tokens) per model
     /// run; bounds memory. Default 512. A text longer than this runs alone.
     pub batch_tokens: u32,
-    /// What to do with over-long texts: a `kse_truncation` value. Default
-    /// `KSE_TRUNCATE`.
-    pub truncation: u32,
+    /// What to do with over-long texts: `KSE_TRUNCATE` (default) or
+    /// `KSE_TRUNCATION_ERROR`.
+    pub truncation: kse_truncation,
+    /// Must be 0.
+    pub reserved: u32,
     /// Path of the model directory (UTF-8, NUL-terminated). Required. Only
     /// read during `kse_create`.
     pub model_dir: *const c_char,
     /// Path of the ONNX Runtime library to load, or NULL to search: the
-    /// `KSE_ORT_LIBRARY` environment variable, then beside libkse.so, then
-    /// the system library path. The first library loaded serves the whole
-    /// process.
+    /// `KSE_ORT_LIBRARY` environment variable, then `libonnxruntime.so.1`
+    /// beside libkse.so (or in `kse/` beside it), then the system library
+    /// path. The first library loaded serves the whole process; naming a
+    /// different one later is an error.
     pub ort_library_path: *const c_char,
 }
 
@@ -120,7 +127,8 @@ pub struct kse_encode_stats {
 }
 
 /// Error details filled in by a failing call. Caller-owned (stack or heap);
-/// kse never allocates or keeps it, so there is nothing to free.
+/// kse never allocates or keeps it, so there is nothing to free. Use one
+/// `kse_error` per concurrent call.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct kse_error {
@@ -134,13 +142,37 @@ pub struct kse_error {
 /// An encoder: a loaded model with its tokenizer and ONNX Runtime sessions.
 /// Opaque; create with `kse_create`, release with `kse_free`.
 pub struct kse_encoder {
-    magic: u64,
     encoder: Encoder,
     name: CString,
 }
 
-const LIVE: u64 = 0x6b73_655f_656e_6330; // "kse_enc0"
-const FREED: u64 = 0x6b73_655f_6672_6565; // "kse_free"
+/// Addresses of the encoders `kse_create` handed out and `kse_free` has not
+/// released: lets every call reject a stale or foreign handle without reading
+/// the memory it points to. (An address reused by a later `kse_create` is
+/// live again; no registry can tell that apart.)
+static LIVE_HANDLES: LazyLock<Mutex<HashSet<usize>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+
+fn live_handles() -> std::sync::MutexGuard<'static, HashSet<usize>> {
+    LIVE_HANDLES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by kse's panic
+    /// hook for the error message.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the default panic hook, which would print into the host
+/// program's stderr; the panic's text goes into the caller's `kse_error`
+/// instead. Installed on the first C call; Rust users of the crate keep theirs.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+        }))
+    });
+}
 
 /// Fills `err` (if non-NULL) and returns the status.
 fn report(err: *mut kse_error, kind: ErrorKind, message: &str) -> kse_status {
@@ -162,7 +194,6 @@ fn report(err: *mut kse_error, kind: ErrorKind, message: &str) -> kse_status {
 }
 
 fn status_of(kind: ErrorKind) -> kse_status {
-    use kse_status::*;
     match kind {
         ErrorKind::InvalidArgument => KSE_ERR_INVALID_ARGUMENT,
         ErrorKind::InvalidUtf8 => KSE_ERR_INVALID_UTF8,
@@ -181,23 +212,20 @@ fn status_of(kind: ErrorKind) -> kse_status {
 
 /// Runs `body` with panics caught; maps its error onto a status and `err`.
 fn guarded(err: *mut kse_error, body: impl FnOnce() -> Result<(), Error>) -> kse_status {
+    install_panic_hook();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => {
             if !err.is_null() {
                 // SAFETY: as in `report`.
                 let e = unsafe { &mut *err };
-                e.status = kse_status::KSE_OK;
+                e.status = KSE_OK;
                 e.message[0] = 0;
             }
-            kse_status::KSE_OK
+            KSE_OK
         }
         Ok(Err(e)) => report(err, e.kind(), e.message()),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(_) => {
+            let what = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "unknown panic".to_owned());
             report(err, ErrorKind::Internal, &format!("internal error (please report): {what}"))
         }
     }
@@ -207,56 +235,96 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
 }
 
-/// Borrows a live encoder or says why not.
+/// Borrows a live encoder or says why not. Never dereferences a pointer
+/// that is not in the registry.
 ///
 /// # Safety
-/// `enc` must be NULL or a pointer from `kse_create`.
+/// `enc` must not be freed concurrently with this call.
 unsafe fn live<'a>(enc: *const kse_encoder) -> Result<&'a kse_encoder, Error> {
     if enc.is_null() {
         return Err(invalid("encoder handle is NULL"));
     }
-    let e = &*enc;
-    if e.magic != LIVE {
+    if !live_handles().contains(&(enc as usize)) {
         return Err(Error::new(ErrorKind::InvalidHandle, "encoder handle is not a live encoder (already freed?)"));
     }
-    Ok(e)
+    Ok(&*enc)
 }
 
-/// Reads text `i` as UTF-8.
+/// Reads one text as UTF-8.
 ///
 /// # Safety
 /// `ptr` must be valid for `len` bytes, or NUL-terminated when `len` is
 /// `KSE_NUL_TERMINATED`.
-unsafe fn text<'a>(what: &str, ptr: *const c_char, len: usize) -> Result<&'a str, Error> {
+unsafe fn text<'a>(what: &dyn Fn() -> String, ptr: *const c_char, len: usize) -> Result<&'a str, Error> {
     let bytes: &[u8] = if ptr.is_null() {
         if len == 0 {
             &[]
         } else {
-            return Err(invalid(format!("{what} is NULL")));
+            return Err(invalid(format!("{} is NULL", what())));
         }
     } else if len == KSE_NUL_TERMINATED {
         CStr::from_ptr(ptr).to_bytes()
+    } else if len > isize::MAX as usize {
+        return Err(invalid(format!("length of {} is {len}, larger than any buffer can be", what())));
     } else {
         std::slice::from_raw_parts(ptr.cast::<u8>(), len)
     };
     std::str::from_utf8(bytes).map_err(|e| {
-        Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))
+        Error::new(
+            ErrorKind::InvalidUtf8,
+            format!("{} is not valid UTF-8 (invalid byte at offset {})", what(), e.valid_up_to()),
+        )
     })
 }
 
-/// Options with every field at its default; `model_dir` is NULL and must be
-/// set before `kse_create`.
-#[no_mangle]
-pub extern "C" fn kse_options_default() -> kse_options {
+/// Size of the first `kse_options` layout; every later layout starts with it.
+const OPTIONS_V1_SIZE: usize = std::mem::size_of::<kse_options>();
+
+fn default_options() -> kse_options {
     kse_options {
         struct_size: std::mem::size_of::<kse_options>() as u32,
         intra_threads: 0,
         sessions: 1,
         batch_tokens: DEFAULT_BATCH_TOKENS as u32,
-        truncation: kse_truncation::KSE_TRUNCATE as u32,
+        truncation: KSE_TRUNCATE,
+        reserved: 0,
         model_dir: std::ptr::null(),
         ort_library_path: std::ptr::null(),
     }
+}
+
+fn check_options_size(size: usize) -> Result<(), Error> {
+    if (OPTIONS_V1_SIZE..=std::mem::size_of::<kse_options>()).contains(&size) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::UnsupportedVersion,
+        format!(
+            "kse_options struct_size is {size}, but this library (kse {}) knows sizes {OPTIONS_V1_SIZE} to {}; \
+             initialise options with KSE_OPTIONS_INIT and use the kse.h that matches the library",
+            env!("CARGO_PKG_VERSION"),
+            std::mem::size_of::<kse_options>()
+        ),
+    ))
+}
+
+/// Fills `*opts` with the defaults for every field (`model_dir` NULL, which
+/// must be set before `kse_create`) and sets `struct_size`. Pass
+/// `sizeof *opts` as `struct_size`, or use `KSE_OPTIONS_INIT(opts)`; only that
+/// many bytes are written. Returns `KSE_ERR_UNSUPPORTED_VERSION` (writing
+/// nothing) when the size is not one this library knows.
+#[no_mangle]
+pub unsafe extern "C" fn kse_options_init(opts: *mut kse_options, struct_size: usize) -> kse_status {
+    guarded(std::ptr::null_mut(), || {
+        if opts.is_null() {
+            return Err(invalid("opts is NULL"));
+        }
+        check_options_size(struct_size)?;
+        let mut defaults = default_options();
+        defaults.struct_size = struct_size as u32;
+        std::ptr::copy_nonoverlapping((&defaults as *const kse_options).cast::<u8>(), opts.cast::<u8>(), struct_size);
+        Ok(())
+    })
 }
 
 /// Loads the model directory in `opts->model_dir` and creates an encoder.
@@ -266,8 +334,9 @@ pub extern "C" fn kse_options_default() -> kse_options {
 /// NULL) says why: a missing directory or file (`KSE_ERR_MODEL_NOT_FOUND`), a
 /// bad manifest or a graph that disagrees with it (`KSE_ERR_MODEL_INVALID`,
 /// naming the field), no usable ONNX Runtime (`KSE_ERR_RUNTIME_UNAVAILABLE`,
-/// naming where kse looked). Loading takes about a second for the default
-/// model; do it once and share the encoder across threads.
+/// naming where kse looked), options from another version of kse.h
+/// (`KSE_ERR_UNSUPPORTED_VERSION`). Loading takes about a second for the
+/// default model; do it once and share the encoder across threads.
 #[no_mangle]
 pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse_encoder, err: *mut kse_error) -> kse_status {
     guarded(err, || {
@@ -276,34 +345,25 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         }
         *out = std::ptr::null_mut();
         if opts.is_null() {
-            return Err(invalid("options are NULL; start from kse_options_default()"));
+            return Err(invalid("options are NULL; initialise them with KSE_OPTIONS_INIT"));
         }
-        // Read the size first: only that many bytes of the caller's struct exist.
-        let size = std::ptr::read_unaligned(opts.cast::<u32>());
-        if size as usize != std::mem::size_of::<kse_options>() {
-            return Err(Error::new(
-                ErrorKind::UnsupportedVersion,
-                format!(
-                    "kse_options.struct_size is {size}, but this library (kse {}) knows only {}; start from kse_options_default()",
-                    env!("CARGO_PKG_VERSION"),
-                    std::mem::size_of::<kse_options>()
-                ),
-            ));
-        }
-        let o = &*opts;
+        // Only `struct_size` bytes of the caller's struct exist: read the size,
+        // then copy that many bytes over the defaults.
+        let size = std::ptr::read_unaligned(opts.cast::<u32>()) as usize;
+        check_options_size(size)?;
+        let mut o = default_options();
+        std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut o as *mut kse_options).cast::<u8>(), size);
+
         let model_dir = path(o.model_dir, "kse_options.model_dir")?
             .ok_or_else(|| invalid("kse_options.model_dir is NULL; set it to a model directory"))?;
         let ort_library = path(o.ort_library_path, "kse_options.ort_library_path")?;
         let truncation = match o.truncation {
-            0 => Truncation::Truncate,
-            1 => Truncation::Error,
+            KSE_TRUNCATE => Truncation::Truncate,
+            KSE_TRUNCATION_ERROR => Truncation::Error,
             other => return Err(invalid(format!("kse_options.truncation is {other}; use KSE_TRUNCATE or KSE_TRUNCATION_ERROR"))),
         };
-        if o.sessions == 0 {
-            return Err(invalid("kse_options.sessions is 0; it must be at least 1"));
-        }
-        if o.batch_tokens == 0 {
-            return Err(invalid("kse_options.batch_tokens is 0; it must be at least 1"));
+        if o.reserved != 0 {
+            return Err(invalid("kse_options.reserved must be 0"));
         }
         let options = EncoderOptions {
             model_dir,
@@ -315,7 +375,9 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         };
         let encoder = Encoder::new(options)?;
         let name = CString::new(encoder.manifest().name.replace('\0', "")).unwrap_or_default();
-        *out = Box::into_raw(Box::new(kse_encoder { magic: LIVE, encoder, name }));
+        let handle = Box::into_raw(Box::new(kse_encoder { encoder, name }));
+        live_handles().insert(handle as usize);
+        *out = handle;
         Ok(())
     })
 }
@@ -324,26 +386,59 @@ unsafe fn path(p: *const c_char, what: &str) -> Result<Option<PathBuf>, Error> {
     if p.is_null() {
         return Ok(None);
     }
-    let s = text(what, p, KSE_NUL_TERMINATED)?;
+    let s = text(&|| what.to_owned(), p, KSE_NUL_TERMINATED)?;
     if s.is_empty() {
         return Err(invalid(format!("{what} is an empty string")));
     }
     Ok(Some(PathBuf::from(s)))
 }
 
-/// Releases an encoder and everything it holds. `kse_free(NULL)` does nothing.
-/// No other call may be using `enc` at the same time, and `enc` must not be
-/// used afterwards (a second `kse_free` of the same pointer is detected on a
-/// best-effort basis and ignored).
+/// Releases an encoder and everything it holds. `kse_free(NULL)` does
+/// nothing, and so does a pointer that is not a live encoder (already freed,
+/// or never created). No other call may be using `enc` at the same time.
 #[no_mangle]
 pub unsafe extern "C" fn kse_free(enc: *mut kse_encoder) {
-    if enc.is_null() || (*enc).magic != LIVE {
+    if enc.is_null() || !live_handles().remove(&(enc as usize)) {
         return;
     }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        (*enc).magic = FREED;
-        drop(Box::from_raw(enc));
-    }));
+    install_panic_hook();
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(enc))));
+}
+
+/// Checks the output buffer and embeds `texts` into it: the common body of
+/// `kse_encode` and `kse_encode_packed`.
+unsafe fn encode_checked<'t>(
+    enc: &kse_encoder,
+    n: usize,
+    out: *mut f32,
+    out_capacity: usize,
+    stats: *mut kse_encode_stats,
+    read_texts: impl FnOnce() -> Result<Vec<&'t str>, Error>,
+) -> Result<(), Error> {
+    if !stats.is_null() {
+        *stats = kse_encode_stats::default();
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    if out.is_null() {
+        return Err(invalid("out is NULL"));
+    }
+    let dim = enc.encoder.dim();
+    let needed = n.checked_mul(dim).ok_or_else(|| invalid(format!("n ({n}) x dim ({dim}) overflows size_t")))?;
+    if out_capacity < needed {
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall,
+            format!("out_capacity is {out_capacity} floats; {n} texts x {dim} need {needed}"),
+        ));
+    }
+    let texts = read_texts()?;
+    let out = std::slice::from_raw_parts_mut(out, needed);
+    let s = enc.encoder.encode_into(&texts, out)?;
+    if !stats.is_null() {
+        *stats = kse_encode_stats { tokens: s.tokens, truncated: s.truncated };
+    }
+    Ok(())
 }
 
 /// Embeds `n` texts into `out`, row `i` (`kse_dim(enc)` floats) for `texts[i]`.
@@ -352,14 +447,16 @@ pub unsafe extern "C" fn kse_free(enc: *mut kse_encoder) {
 ///   texts NUL-terminated) and any `lengths[i]` may be `KSE_NUL_TERMINATED`.
 ///   Embedded NULs in explicit-length text are passed to the tokenizer.
 ///   `texts[i]` may be NULL only when its length is 0. Empty texts are valid.
+///   (A `char **` array needs a cast: `(const char *const *)texts`.)
 /// - `out` holds `out_capacity` floats and must have room for `n * kse_dim(enc)`,
 ///   otherwise `KSE_ERR_BUFFER_TOO_SMALL` and nothing is written.
 /// - `n == 0` succeeds and writes nothing (`texts` and `out` may then be NULL).
 /// - `stats` (may be NULL) receives token and truncation counts.
 ///
-/// On any error `out` is left untouched. A vector does not depend on what
-/// else is in the batch. Thread-safe: many threads may encode with one
-/// encoder at once (up to `kse_options.sessions` run in parallel).
+/// On any error `out` is left untouched. A text's vector does not depend on
+/// the other texts in the call beyond float rounding (tested within 1e-6).
+/// Thread-safe: many threads may encode with one encoder at once (up to
+/// `kse_options.sessions` run in parallel; the others wait).
 #[no_mangle]
 pub unsafe extern "C" fn kse_encode(
     enc: *const kse_encoder,
@@ -373,39 +470,61 @@ pub unsafe extern "C" fn kse_encode(
 ) -> kse_status {
     guarded(err, || {
         let enc = live(enc)?;
-        let dim = enc.encoder.dim();
-        if n == 0 {
-            if !stats.is_null() {
-                *stats = kse_encode_stats::default();
-            }
-            return Ok(());
-        }
-        if texts.is_null() {
+        if n > 0 && texts.is_null() {
             return Err(invalid("texts is NULL"));
         }
-        if out.is_null() {
-            return Err(invalid("out is NULL"));
+        encode_checked(enc, n, out, out_capacity, stats, || {
+            (0..n)
+                .map(|i| {
+                    let len = if lengths.is_null() { KSE_NUL_TERMINATED } else { *lengths.add(i) };
+                    text(&|| format!("texts[{i}]"), *texts.add(i), len)
+                })
+                .collect()
+        })
+    })
+}
+
+/// Like `kse_encode`, for texts packed into one buffer: text `i` is bytes
+/// `data[offsets[i]]` up to (not including) `data[offsets[i + 1]]`, so
+/// `offsets` has `n + 1` non-decreasing entries. Suits callers that hold
+/// their strings in one byte array (Go, Java, Arrow-style columns); no NUL
+/// terminators are needed or read. `data` may be NULL when all texts are
+/// empty. Same buffer, error and threading rules as `kse_encode`.
+#[no_mangle]
+pub unsafe extern "C" fn kse_encode_packed(
+    enc: *const kse_encoder,
+    data: *const c_char,
+    offsets: *const usize,
+    n: usize,
+    out: *mut f32,
+    out_capacity: usize,
+    stats: *mut kse_encode_stats,
+    err: *mut kse_error,
+) -> kse_status {
+    guarded(err, || {
+        let enc = live(enc)?;
+        if n > 0 && offsets.is_null() {
+            return Err(invalid("offsets is NULL"));
         }
-        let needed = n
-            .checked_mul(dim)
-            .ok_or_else(|| invalid(format!("n ({n}) x dim ({dim}) overflows size_t")))?;
-        if out_capacity < needed {
-            return Err(Error::new(
-                ErrorKind::BufferTooSmall,
-                format!("out_capacity is {out_capacity} floats; {n} texts x {dim} need {needed}"),
-            ));
-        }
-        let mut strs = Vec::with_capacity(n);
-        for i in 0..n {
-            let len = if lengths.is_null() { KSE_NUL_TERMINATED } else { *lengths.add(i) };
-            strs.push(text(&format!("texts[{i}]"), *texts.add(i), len)?);
-        }
-        let out = std::slice::from_raw_parts_mut(out, needed);
-        let s = enc.encoder.encode_into(&strs, out)?;
-        if !stats.is_null() {
-            *stats = kse_encode_stats { tokens: s.tokens, truncated: s.truncated };
-        }
-        Ok(())
+        encode_checked(enc, n, out, out_capacity, stats, || {
+            let offsets = std::slice::from_raw_parts(offsets, n + 1);
+            if offsets[n] > isize::MAX as usize {
+                return Err(invalid(format!("offsets[{n}] is {}, larger than any buffer can be", offsets[n])));
+            }
+            if let Some(i) = (0..n).find(|&i| offsets[i] > offsets[i + 1]) {
+                return Err(invalid(format!("offsets[{i}] ({}) > offsets[{}] ({})", offsets[i], i + 1, offsets[i + 1])));
+            }
+            if data.is_null() && offsets[n] > offsets[0] {
+                return Err(invalid("data is NULL"));
+            }
+            (0..n)
+                .map(|i| {
+                    let len = offsets[i + 1] - offsets[i];
+                    let start = if len == 0 { std::ptr::null() } else { data.add(offsets[i]) };
+                    text(&|| format!("text {i}"), start, len)
+                })
+                .collect()
+        })
     })
 }
 
@@ -431,7 +550,7 @@ pub unsafe extern "C" fn kse_tokenize(
         if n_ids.is_null() {
             return Err(invalid("n_ids is NULL"));
         }
-        let s = text("text", text_ptr, length)?;
+        let s = text(&|| "text".to_owned(), text_ptr, length)?;
         let (tokens, _) = enc.encoder.tokenize(s)?;
         *n_ids = tokens.len();
         if ids_capacity < tokens.len() {
@@ -493,7 +612,7 @@ pub extern "C" fn kse_abi_version() -> u32 {
 /// A static name for a status, e.g. "KSE_ERR_INVALID_UTF8"; never NULL
 /// ("KSE_ERR_UNKNOWN" for values this version does not define).
 #[no_mangle]
-pub extern "C" fn kse_status_name(status: i32) -> *const c_char {
+pub extern "C" fn kse_status_name(status: kse_status) -> *const c_char {
     let name: &'static CStr = match status {
         0 => c"KSE_OK",
         1 => c"KSE_ERR_INVALID_ARGUMENT",
@@ -536,11 +655,11 @@ mod tests {
 
     #[test]
     fn long_messages_are_cut_at_a_char_boundary() {
-        let mut e = kse_error { status: kse_status::KSE_OK, message: [1; KSE_ERROR_MESSAGE_SIZE] };
+        let mut e = kse_error { status: KSE_OK, message: [1; KSE_ERROR_MESSAGE_SIZE] };
         let msg = "한".repeat(400); // 1200 bytes
         report(&mut e, ErrorKind::InvalidArgument, &msg);
         let got = unsafe { CStr::from_ptr(e.message.as_ptr()) }.to_str().unwrap();
         assert!(got.len() < KSE_ERROR_MESSAGE_SIZE && got.len() % 3 == 0 && !got.is_empty());
-        assert_eq!(e.status, kse_status::KSE_ERR_INVALID_ARGUMENT);
+        assert_eq!(e.status, KSE_ERR_INVALID_ARGUMENT);
     }
 }

@@ -10,8 +10,9 @@
 //!    kse is linked into): `libonnxruntime.so.1`, then `libonnxruntime.so`;
 //! 4. the system's library search path (`libonnxruntime.so.1`).
 //!
-//! The first library loaded successfully serves the whole process; later
-//! encoders reuse it whatever path they name.
+//! The first library loaded successfully serves the whole process (ONNX
+//! Runtime allows one environment per process); a later encoder that names a
+//! different library gets an error rather than silently using the first.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -25,29 +26,46 @@ use crate::error::{err, Error, ErrorKind, Result};
 
 /// Environment variable naming the ONNX Runtime library to load.
 pub const ORT_LIBRARY_ENV: &str = "KSE_ORT_LIBRARY";
-const ORT_FILE_NAMES: &[&str] = &["libonnxruntime.so.1", "libonnxruntime.so"];
+const ORT_FILE_NAMES: &[&str] = &["libonnxruntime.so.1", "libonnxruntime.so", "kse/libonnxruntime.so.1"];
 
-static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+/// The process's ORT environment and the library file it came from.
+static ENVIRONMENT: Mutex<Option<(Environment, PathBuf)>> = Mutex::new(None);
 
 /// Returns the process-wide ORT environment, loading ONNX Runtime on first use.
 pub(crate) fn environment(explicit: Option<&Path>) -> Result<Environment> {
     let mut slot = ENVIRONMENT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(env) = slot.as_ref() {
+    if let Some((env, loaded)) = slot.as_ref() {
+        if let Some(wanted) = explicit {
+            let same = match (std::fs::canonicalize(wanted), std::fs::canonicalize(loaded)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if !same {
+                return err(
+                    ErrorKind::RuntimeUnavailable,
+                    format!(
+                        "ONNX Runtime is already loaded in this process from {}; a process can use only one, so {} cannot be loaded",
+                        loaded.display(),
+                        wanted.display()
+                    ),
+                );
+            }
+        }
         return Ok(env.clone());
     }
-    let env = load(explicit)?;
-    *slot = Some(env.clone());
+    let (env, path) = load(explicit)?;
+    *slot = Some((env.clone(), path));
     Ok(env)
 }
 
 /// Candidate library paths, in search order, for the error message and the loader.
 fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = explicit {
-        return vec![p.to_path_buf()];
+        return vec![absolute(p)];
     }
     let mut out = Vec::new();
     if let Some(p) = std::env::var_os(ORT_LIBRARY_ENV).filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
+        out.push(absolute(Path::new(&p)));
     }
     if let Some(dir) = own_directory() {
         out.extend(ORT_FILE_NAMES.iter().map(|n| dir.join(n)));
@@ -57,6 +75,12 @@ fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// `p` made absolute against the current directory: ort resolves relative
+/// paths against the executable's directory, which is not what a user means.
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// The directory of the object file (shared library or executable) that
 /// contains this function.
 fn own_directory() -> Option<PathBuf> {
@@ -64,17 +88,20 @@ fn own_directory() -> Option<PathBuf> {
     let addr = own_directory as *const libc::c_void;
     // SAFETY: dladdr only reads the loader's tables and fills `info`.
     let found = unsafe { libc::dladdr(addr, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
-    let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-    let path = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.to_bytes()));
+    let name = (found != 0 && !info.dli_fname.is_null())
+        // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
+        .then(|| unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes().to_vec());
+    let path = match name {
+        // A path with a slash names the object; without one (kse linked into
+        // the main program, which the loader names by argv[0]) ask the kernel.
+        Some(bytes) if bytes.contains(&b'/') => PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&bytes)),
+        _ => std::env::current_exe().ok()?,
+    };
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     path.parent().map(Path::to_path_buf)
 }
 
-fn load(explicit: Option<&Path>) -> Result<Environment> {
+fn load(explicit: Option<&Path>) -> Result<(Environment, PathBuf)> {
     let paths = candidates(explicit);
     let mut problems = Vec::new();
     for path in &paths {
@@ -89,10 +116,18 @@ fn load(explicit: Option<&Path>) -> Result<Environment> {
             builder.with_name("kse").with_telemetry(false).build().map_err(|e| e.to_string())
         }));
         match attempt {
-            Ok(Ok(env)) => return Ok(env),
+            Ok(Ok(env)) => return Ok((env, path.clone())),
             Ok(Err(e)) if is_bare_name && e.contains("failed to load from") => {}
-            Ok(Err(e)) => problems.push(format!("{}: {e}", path.display())),
-            Err(_) => problems.push(format!("{}: loading ONNX Runtime panicked", path.display())),
+            Ok(Err(e)) => {
+                problems.push(format!("{}: {e}", path.display()));
+                // A library that loaded but could not build an environment
+                // stays loaded; trying further candidates would reuse it.
+                break;
+            }
+            Err(_) => {
+                problems.push(format!("{}: loading ONNX Runtime panicked", path.display()));
+                break;
+            }
         }
     }
     let looked = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -106,17 +141,14 @@ fn load(explicit: Option<&Path>) -> Result<Environment> {
             ),
         )
     } else {
-        err(
-            ErrorKind::RuntimeUnavailable,
-            format!("ONNX Runtime could not be loaded: {}", problems.join("; ")),
-        )
+        err(ErrorKind::RuntimeUnavailable, format!("ONNX Runtime could not be loaded: {}", problems.join("; ")))
     }
 }
 
 /// Session settings that come from the encoder options.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SessionSettings {
-    /// ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose.
+    /// ONNX Runtime intra-op threads per session (at least 1).
     pub intra_threads: usize,
 }
 
@@ -133,24 +165,27 @@ pub(crate) struct SessionPool {
 pub(crate) struct PooledSession<'p> {
     pool: &'p SessionPool,
     index: usize,
-    session: MutexGuard<'p, Session>,
+    /// Always `Some` until drop, which releases it before announcing the
+    /// session as free.
+    session: Option<MutexGuard<'p, Session>>,
 }
 
 impl std::ops::Deref for PooledSession<'_> {
     type Target = Session;
     fn deref(&self) -> &Session {
-        &self.session
+        self.session.as_ref().expect("session held until drop")
     }
 }
 
 impl std::ops::DerefMut for PooledSession<'_> {
     fn deref_mut(&mut self) -> &mut Session {
-        &mut self.session
+        self.session.as_mut().expect("session held until drop")
     }
 }
 
 impl Drop for PooledSession<'_> {
     fn drop(&mut self) {
+        self.session = None;
         let mut free = self.pool.free.lock().unwrap_or_else(|p| p.into_inner());
         free.push(self.index);
         self.pool.available.notify_one();
@@ -182,11 +217,11 @@ impl SessionPool {
             free = self.available.wait(free).unwrap_or_else(|p| p.into_inner());
         };
         drop(free);
-        // Free-list ownership means this lock is never contended; a poisoned
-        // lock only means an earlier caller panicked mid-run, and the session
-        // itself holds no per-call state.
+        // Owning the index means no one else holds this lock; a poisoned lock
+        // only means an earlier caller panicked mid-run, and the session holds
+        // no per-call state.
         let session = self.sessions[index].lock().unwrap_or_else(|p| p.into_inner());
-        PooledSession { pool: self, index, session }
+        PooledSession { pool: self, index, session: Some(session) }
     }
 }
 
@@ -202,6 +237,8 @@ fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> 
         .map_err(|e| fail(e.to_string()))?
         .with_inter_threads(1)
         .map_err(|e| fail(e.to_string()))?
+        .with_intra_threads(settings.intra_threads.max(1))
+        .map_err(|e| fail(e.to_string()))?
         // Errors reach the caller as statuses; ORT printing them too would
         // write into the host program's stderr.
         .with_log_level(ort::logging::LogLevel::Fatal)
@@ -211,9 +248,6 @@ fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> 
         // arithmetic in fp32 so an INT4 graph gives its exact weights' result.
         .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
         .map_err(|e| fail(e.to_string()))?;
-    if settings.intra_threads > 0 {
-        builder = builder.with_intra_threads(settings.intra_threads).map_err(|e| fail(e.to_string()))?;
-    }
     builder.commit_from_file(graph).map_err(|e| {
         let kind = if graph.is_file() { ErrorKind::ModelInvalid } else { ErrorKind::ModelNotFound };
         Error::new(kind, format!("cannot load ONNX graph {}: {e}", graph.display()))

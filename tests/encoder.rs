@@ -196,6 +196,7 @@ fn manifests_that_disagree_with_the_graph_name_the_field() {
         ("type", Box::new(|m| m["input_type"] = "int32".into()), "`input_type`"),
         ("pool", Box::new(|m| m["pooling"] = "none".into()), "`pooling`"),
         ("tt", Box::new(|m| m["inputs"]["token_type_ids"] = "token_type_ids".into()), "`inputs.token_type_ids`"),
+        ("maxtok", Box::new(|m| m["max_tokens"] = 3.into()), "`max_tokens`"),
     ];
     for (tag, edit, field) in cases {
         let dir = edited_model("tiny-e5", tag, edit);
@@ -247,5 +248,8 @@ fn broken_model_files_are_clear_errors() {
 fn bad_options_are_rejected() {
     let mut o = options(&test_models().join("tiny-e5"));
     o.sessions = 0;
+    assert_eq!(Encoder::new(o).err().unwrap().kind(), ErrorKind::InvalidArgument);
+    let mut o = options(&test_models().join("tiny-e5"));
+    o.batch_tokens = 0;
     assert_eq!(Encoder::new(o).err().unwrap().kind(), ErrorKind::InvalidArgument);
 }

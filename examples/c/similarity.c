@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    kse_options opts = kse_options_default();
+    kse_options opts;
+    KSE_OPTIONS_INIT(&opts);
     opts.model_dir = model_dir;
     kse_encoder *enc = NULL;
     kse_error err;

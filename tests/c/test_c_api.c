@@ -46,7 +46,8 @@ static const char *const SENTENCES[] = {
 #define N_SENT 8
 
 static kse_status create(const char *model_dir, uint32_t truncation, kse_encoder **enc, kse_error *err) {
-    kse_options o = kse_options_default();
+    kse_options o;
+    KSE_OPTIONS_INIT(&o);
     o.model_dir = model_dir;
     o.truncation = truncation;
     o.intra_threads = 1;
@@ -97,17 +98,31 @@ static void test_create_errors(const char *model_dir) {
     CHECK(enc == NULL, "out not reset on failure");
     CHECK(err.status == s, "err.status mirrors the return value");
 
-    kse_options o = kse_options_default();
+    kse_options o;
+    CHECK(KSE_OPTIONS_INIT(&o) == KSE_OK, "options init");
+    CHECK(o.struct_size == sizeof o && o.sessions == 1 && o.model_dir == NULL, "defaults");
     o.model_dir = model_dir;
     s = kse_create(&o, NULL, &err);
     CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
 
+    /* Options from an older or newer kse.h than this library knows. */
     o.struct_size = 12;
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_ERR_UNSUPPORTED_VERSION, err);
     CHECK(strstr(err.message, "struct_size") != NULL, "message names struct_size: %s", err.message);
+    o.struct_size = sizeof o + 8;
+    s = kse_create(&o, &enc, &err);
+    CHECK_STATUS(s, KSE_ERR_UNSUPPORTED_VERSION, err);
+    CHECK(kse_options_init(&o, 12) == KSE_ERR_UNSUPPORTED_VERSION, "init with an unknown size");
+    CHECK(kse_options_init(NULL, sizeof o) == KSE_ERR_INVALID_ARGUMENT, "init NULL");
 
-    o = kse_options_default();
+    KSE_OPTIONS_INIT(&o);
+    o.model_dir = model_dir;
+    o.reserved = 1;
+    s = kse_create(&o, &enc, &err);
+    CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
+
+    KSE_OPTIONS_INIT(&o);
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
     CHECK(strstr(err.message, "model_dir") != NULL, "message names model_dir: %s", err.message);
@@ -122,7 +137,7 @@ static void test_create_errors(const char *model_dir) {
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
 
-    o = kse_options_default();
+    KSE_OPTIONS_INIT(&o);
     o.model_dir = model_dir;
     o.truncation = 7;
     s = kse_create(&o, &enc, &err);
@@ -181,6 +196,27 @@ static void test_encode(const char *model_dir) {
     s = kse_encode(enc, (const char *const *)copies, lengths, N_SENT, out2, N_SENT * dim, NULL, &err);
     CHECK_STATUS(s, KSE_OK, err);
     for (int i = 0; i < N_SENT; i++) free(copies[i]);
+
+    /* Packed texts (one buffer + offsets) give the same vectors. */
+    char packed[4096];
+    size_t offsets[N_SENT + 1] = {0};
+    for (int i = 0; i < N_SENT; i++) {
+        size_t len = strlen(SENTENCES[i]);
+        memcpy(packed + offsets[i], SENTENCES[i], len);
+        offsets[i + 1] = offsets[i] + len;
+    }
+    s = kse_encode_packed(enc, packed, offsets, N_SENT, out2, N_SENT * dim, NULL, &err);
+    CHECK_STATUS(s, KSE_OK, err);
+    CHECK(max_abs_diff(out, out2, N_SENT * dim) == 0.0f, "packed texts differ from separate texts");
+    size_t bad_offsets[3] = {0, 10, 5};
+    s = kse_encode_packed(enc, packed, bad_offsets, 2, out2, N_SENT * dim, NULL, &err);
+    CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
+    CHECK(strstr(err.message, "offsets[1]") != NULL, "message names offsets[1]: %s", err.message);
+
+    /* A length no buffer can have is an error, not a read. */
+    size_t huge[1] = {(size_t)-2};
+    s = kse_encode(enc, SENTENCES, huge, 1, one, dim, NULL, &err);
+    CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
 
     /* n == 0 succeeds, writes nothing, accepts NULL arrays. */
     s = kse_encode(enc, NULL, NULL, 0, NULL, 0, &stats, &err);
@@ -249,6 +285,7 @@ static void test_encode(const char *model_dir) {
     CHECK_STATUS(s, KSE_OK, err);
     CHECK(n2 == n_ids, "token counts agree");
     s = kse_tokenize(enc, long_text, long_len, NULL, 0, &n_ids, &err);
+    CHECK_STATUS(s, KSE_ERR_BUFFER_TOO_SMALL, err);
     CHECK(n_ids == kse_max_tokens(enc), "long text tokenizes to max tokens (%zu)", n_ids);
     free(ids);
 
@@ -263,6 +300,12 @@ static void test_encode(const char *model_dir) {
         pthread_join(threads[t], NULL);
         CHECK(args[t].bad == 0, "thread %d saw %d wrong results", t, args[t].bad);
     }
+    kse_free(enc);
+
+    /* A freed handle is refused, not dereferenced; freeing it again is harmless. */
+    s = kse_encode(enc, SENTENCES, NULL, 1, one, dim, NULL, &err);
+    CHECK_STATUS(s, KSE_ERR_INVALID_HANDLE, err);
+    CHECK(kse_dim(enc) == 0, "kse_dim of a freed handle");
     kse_free(enc);
 
     /* Truncation off: over-long input is an error. */
@@ -286,7 +329,8 @@ static void test_encode(const char *model_dir) {
 static void test_no_runtime(const char *model_dir) {
     kse_encoder *enc = NULL;
     kse_error err;
-    kse_options o = kse_options_default();
+    kse_options o;
+    KSE_OPTIONS_INIT(&o);
     o.model_dir = model_dir;
     o.ort_library_path = "/nonexistent/libonnxruntime.so.1";
     kse_status s = kse_create(&o, &enc, &err);
@@ -315,6 +359,14 @@ static void test_no_runtime(const char *model_dir) {
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_OK, err);
     kse_free(enc);
+
+    /* Once loaded, the process keeps that ONNX Runtime: naming another is an error. */
+    if (old != NULL) {
+        o.ort_library_path = old;
+        s = kse_create(&o, &enc, &err);
+        CHECK_STATUS(s, KSE_ERR_RUNTIME_UNAVAILABLE, err);
+        CHECK(strstr(err.message, "already loaded") != NULL, "message says why: %s", err.message);
+    }
 }
 
 int main(int argc, char **argv) {

@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
         p += len + 1;
     }
 
-    kse_options o = kse_options_default();
+    kse_options o;
+    KSE_OPTIONS_INIT(&o);
     o.model_dir = argv[1];
     kse_encoder *enc = NULL;
     kse_error err;

@@ -30,13 +30,14 @@ class _Options(ctypes.Structure):
         ("sessions", ctypes.c_uint32),
         ("batch_tokens", ctypes.c_uint32),
         ("truncation", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
         ("model_dir", ctypes.c_char_p),
         ("ort_library_path", ctypes.c_char_p),
     ]
 
 
 class _Error(ctypes.Structure):
-    _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * KSE_ERROR_MESSAGE_SIZE)]
+    _fields_ = [("status", ctypes.c_int32), ("message", ctypes.c_char * KSE_ERROR_MESSAGE_SIZE)]
 
 
 class _Stats(ctypes.Structure):
@@ -70,18 +71,18 @@ def load_library(path: str | os.PathLike | None = None) -> ctypes.CDLL:
         return _lib
     lib = ctypes.CDLL(str(path or _default_library()))
     p = ctypes.POINTER
-    lib.kse_options_default.restype = _Options
-    lib.kse_options_default.argtypes = []
-    lib.kse_create.restype = ctypes.c_int
+    lib.kse_options_init.restype = ctypes.c_int32
+    lib.kse_options_init.argtypes = [p(_Options), ctypes.c_size_t]
+    lib.kse_create.restype = ctypes.c_int32
     lib.kse_create.argtypes = [p(_Options), p(ctypes.c_void_p), p(_Error)]
     lib.kse_free.restype = None
     lib.kse_free.argtypes = [ctypes.c_void_p]
-    lib.kse_encode.restype = ctypes.c_int
+    lib.kse_encode.restype = ctypes.c_int32
     lib.kse_encode.argtypes = [
         ctypes.c_void_p, p(ctypes.c_char_p), p(ctypes.c_size_t), ctypes.c_size_t,
         p(ctypes.c_float), ctypes.c_size_t, p(_Stats), p(_Error),
     ]
-    lib.kse_tokenize.restype = ctypes.c_int
+    lib.kse_tokenize.restype = ctypes.c_int32
     lib.kse_tokenize.argtypes = [
         ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, p(ctypes.c_int32), ctypes.c_size_t,
         p(ctypes.c_size_t), p(_Error),
@@ -109,7 +110,10 @@ class Encoder:
     def __init__(self, model_dir: str | os.PathLike, *, intra_threads: int = 0, sessions: int = 1,
                  batch_tokens: int | None = None, truncate: bool = True, ort_library: str | None = None):
         lib = load_library()
-        opts = lib.kse_options_default()
+        opts = _Options()
+        status = lib.kse_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+        if status != KSE_OK:
+            raise KseError(status, lib.kse_status_name(status).decode(), "kse_options_init refused this binding's options layout")
         opts.model_dir = os.fsencode(model_dir)
         opts.intra_threads = intra_threads
         opts.sessions = sessions
