@@ -6,7 +6,7 @@
 //! C user's manual, so they state ownership, threading and errors.
 #![allow(non_camel_case_types)]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -157,21 +157,37 @@ fn live_handles() -> std::sync::MutexGuard<'static, HashSet<usize>> {
 }
 
 thread_local! {
-    /// Where the last panic on this thread happened, recorded by kse's panic
-    /// hook for the error message.
+    /// The last panic inside a C ABI call on this thread, recorded by kse's
+    /// panic hook for the error message.
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether this thread is inside a C ABI call (panics there are caught).
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Replaces the default panic hook, which would print into the host
-/// program's stderr; the panic's text goes into the caller's `kse_error`
-/// instead. Installed on the first C call; Rust users of the crate keep theirs.
+/// Keeps panics inside C ABI calls out of the host program's stderr: their
+/// text goes into the caller's `kse_error` instead. Panics elsewhere (a Rust
+/// program using the crate directly) still reach the previous hook.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_CALL.with(Cell::get) {
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+            } else {
+                previous(info);
+            }
         }))
     });
+}
+
+/// Runs `f` with panics caught and marked as inside a C ABI call.
+fn catch<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    install_panic_hook();
+    let outer = IN_CALL.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_CALL.with(|c| c.set(outer));
+    result
 }
 
 /// Fills `err` (if non-NULL) and returns the status.
@@ -212,8 +228,7 @@ fn status_of(kind: ErrorKind) -> kse_status {
 
 /// Runs `body` with panics caught; maps its error onto a status and `err`.
 fn guarded(err: *mut kse_error, body: impl FnOnce() -> Result<(), Error>) -> kse_status {
-    install_panic_hook();
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match catch(body) {
         Ok(Ok(())) => {
             if !err.is_null() {
                 // SAFETY: as in `report`.
@@ -401,8 +416,7 @@ pub unsafe extern "C" fn kse_free(enc: *mut kse_encoder) {
     if enc.is_null() || !live_handles().remove(&(enc as usize)) {
         return;
     }
-    install_panic_hook();
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(enc))));
+    let _ = catch(|| drop(Box::from_raw(enc)));
 }
 
 /// Checks the output buffer and embeds `texts` into it: the common body of
