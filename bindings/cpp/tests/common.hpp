@@ -1,0 +1,95 @@
+// Paths and helpers shared by the C++ binding's test programs.
+#ifndef KSE_CPP_TESTS_COMMON_HPP
+#define KSE_CPP_TESTS_COMMON_HPP
+
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifndef KSE_REPO_DIR
+#error "KSE_REPO_DIR (the repository root) must be defined by the build"
+#endif
+
+namespace kse_test {
+
+namespace fs = std::filesystem;
+
+inline fs::path env_or(const char* name, const fs::path& fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? fs::path(v) : fallback;
+}
+
+/// The default model (384-d), as the other languages' tests use it.
+inline fs::path model_dir() { return env_or("KSE_MODEL_DIR", fs::path(KSE_REPO_DIR) / "models/multilingual-e5-small"); }
+/// The 16-d test model with the default model's tokenizer.
+inline fs::path tiny_dir() { return env_or("KSE_TEST_MODELS", fs::path(KSE_REPO_DIR) / "target/test-models") / "tiny-e5"; }
+/// sentences.txt and reference.f32 of the cross-language test.
+inline fs::path xlang_dir() { return fs::path(KSE_REPO_DIR) / "target/xlang"; }
+
+/// Checks every input the tests read; prints the setup command for a missing one.
+inline bool prerequisites_present() {
+    struct Need {
+        fs::path path;
+        const char* command;
+    };
+    const Need needs[] = {
+        {fs::path(KSE_REPO_DIR) / "target/release/libonnxruntime.so.1", "make setup"},
+        {model_dir() / "kse.json", "make setup"},
+        {tiny_dir() / "kse.json", "make test-models"},
+        {xlang_dir() / "sentences.txt", "make xlang-reference"},
+        {xlang_dir() / "reference.f32", "make xlang-reference"},
+    };
+    bool ok = true;
+    for (const Need& n : needs) {
+        if (!fs::exists(n.path)) {
+            std::fprintf(stderr, "missing %s: run `%s` first\n", n.path.c_str(), n.command);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+inline std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot read " + p.string());
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+/// Lines of a text without their '\n' (no trailing empty line), as views into it.
+inline std::vector<std::string_view> lines(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        out.push_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+/// Resident set size of this process in KiB (/proc/self/status VmRSS).
+inline long rss_kib() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+/// Bytes the C heap has handed out and not yet taken back (glibc mallinfo2,
+/// all arenas): unlike the resident set, it falls when memory is freed.
+inline long long heap_in_use() {
+    const struct mallinfo2 mi = mallinfo2();
+    return static_cast<long long>(mi.uordblks + mi.hblkhd);
+}
+
+}  // namespace kse_test
+
+#endif

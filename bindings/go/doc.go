@@ -1,0 +1,48 @@
+// Package kse is the Go binding of kse, the Korean Sentence Encoder: it turns
+// sentences into embedding vectors in-process through libkse's C ABI
+// (include/kse.h) and ONNX Runtime.
+//
+//	enc, err := kse.New(kse.Options{ModelDir: "models/multilingual-e5-small"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer enc.Close()
+//	vecs, err := enc.Encode([]string{"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다."})
+//	// vecs[i] has enc.Dim() float32s (384 for the default model), L2-normalised.
+//
+// # Building
+//
+// The package uses cgo and finds libkse with pkg-config (`#cgo pkg-config: kse`).
+//
+// After `make install PREFIX=/opt/kse`, point pkg-config at the installed
+// kse.pc and tell the loader where libkse.so.0 lives, either with an rpath:
+//
+//	export PKG_CONFIG_PATH=/opt/kse/lib/pkgconfig
+//	export CGO_LDFLAGS="-Wl,-rpath,/opt/kse/lib"
+//	go build ./...
+//
+// or, for a system-wide prefix such as /usr/local, with ldconfig (install
+// refreshes the cache when run as root) and nothing else. ONNX Runtime is
+// found by libkse itself in lib/kse/ beside it; no environment variable is needed.
+//
+// Against a source checkout (after `make setup`), bindings/go/run_tests.sh
+// writes target/go/pkgconfig/kse.pc, whose Libs carry
+// -Wl,-rpath,<checkout>/target/release, and exports PKG_CONFIG_PATH to it.
+//
+// # Concurrency
+//
+// An *Encoder is safe for concurrent use by any number of goroutines.
+// Options.Sessions calls run at the same time; the others wait inside libkse,
+// each holding its OS thread while it waits. Close waits for the calls in
+// progress, then frees the encoder; any call after Close returns ErrClosed.
+// An Encoder that becomes unreachable without Close is freed by a cleanup
+// (runtime.AddCleanup) eventually, but call Close: the model holds hundreds of
+// megabytes the Go garbage collector cannot see.
+//
+// # Errors
+//
+// Every failure is an *Error carrying the library's Status and message:
+//
+//	var kerr *kse.Error
+//	if errors.As(err, &kerr) && kerr.Status == kse.StatusModelNotFound { ... }
+package kse

@@ -1,0 +1,3 @@
+module github.com/kse-project/kse/bindings/go
+
+go 1.25
