@@ -15,7 +15,8 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup demo test test-rust test-c test-python test-models xlang-reference install clean
+.PHONY: all setup demo test test-rust test-c test-python test-models xlang-reference install clean \
+        test-bindings test-cpp test-go test-java test-python-binding
 
 all: setup
 
@@ -52,7 +53,23 @@ xlang-reference: setup
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
 test: setup test-models xlang-reference
-	@$(MAKE) --no-print-directory test-rust test-c test-python
+	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings
+
+# Each binding's own suite: API, errors, threads, cleanup, its example, and
+# agreement with the Python reference embeddings (target/xlang).
+test-bindings: test-cpp test-go test-java test-python-binding
+
+test-cpp:
+	bash bindings/cpp/run_tests.sh
+
+test-go:
+	bash bindings/go/run_tests.sh
+
+test-java:
+	bash bindings/java/run_tests.sh
+
+test-python-binding:
+	bash bindings/python/run_tests.sh
 
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Compiles the JNI shim and stages the native libraries the jar bundles:
+#   OUT/libkse_jni.so      (src/main/c/kse_jni.c, RUNPATH $ORIGIN, needs libkse.so.0)
+#   OUT/libkse.so.0        (copy of target/release/libkse.so)
+#   OUT/libonnxruntime.so.1 (copy of target/release/libonnxruntime.so.1)
+# Run by Maven (process-classes phase, after javac wrote the JNI header):
+#   build-native.sh REPO_ROOT OUT_DIR JNI_HEADER_DIR JAVA_HOME
+set -euo pipefail
+root=$1 out=$2 headers=$3 java_home=$4
+here=$(cd "$(dirname "$0")" && pwd)
+release="$root/target/release"
+for f in "$release/libkse.so" "$release/libonnxruntime.so.1" "$root/include/kse.h"; do
+  [ -e "$f" ] || { echo "build-native.sh: $f is missing; run \`make setup\` first" >&2; exit 1; }
+done
+[ -e "$java_home/include/jni.h" ] || { echo "build-native.sh: no jni.h under $java_home/include; install a JDK (Debian: openjdk-17-jdk-headless)" >&2; exit 1; }
+command -v "${CC:-cc}" >/dev/null || { echo "build-native.sh: no C compiler (${CC:-cc}); install gcc" >&2; exit 1; }
+mkdir -p "$out"
+"${CC:-cc}" -std=c99 -O2 -g -fPIC -shared -Wall -Wextra -Werror \
+  -I"$root/include" -I"$headers" -I"$java_home/include" -I"$java_home/include/linux" \
+  "$here/src/main/c/kse_jni.c" -o "$out/libkse_jni.so" \
+  -L"$release" -lkse -Wl,-rpath,'$ORIGIN' -Wl,-z,defs -Wl,--as-needed
+cp -fL "$release/libkse.so" "$out/libkse.so.0"
+cp -fL "$release/libonnxruntime.so.1" "$out/libonnxruntime.so.1"

@@ -1,0 +1,420 @@
+package dev.kse;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A loaded sentence-embedding model (the kse C API's {@code kse_encoder}).
+ *
+ * <pre>{@code
+ * try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(Path.of("models/multilingual-e5-small"))) {
+ *     float[][] v = enc.encode("안녕하세요", "반갑습니다");   // 2 x enc.dim()
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> An encoder is thread-safe: any number of threads may call
+ * {@link #encode}, {@link #tokenize} and the other methods at once (up to
+ * {@link Options.Builder#sessions(int) sessions} model runs proceed in
+ * parallel, the others wait inside the library). Load it once and share it;
+ * loading takes about a second for the default model.
+ *
+ * <p><b>Closing.</b> {@link #close()} frees the native encoder. It waits for
+ * calls already running on other threads to finish, and is idempotent. After
+ * it, every method except {@code close()} and {@link #isClosed()} throws
+ * {@link KseException} with {@link KseStatus#INVALID_HANDLE}. An encoder that
+ * becomes unreachable without being closed is freed by a
+ * {@link java.lang.ref.Cleaner}, but close it explicitly (try-with-resources):
+ * the garbage collector does not know how much native memory it holds.
+ *
+ * <p><b>Text.</b> Strings are passed to the library as UTF-8 through
+ * {@link String#getBytes(java.nio.charset.Charset)}, which replaces each
+ * unpaired surrogate with {@code '?'}; such a string encodes exactly like the
+ * same string with {@code '?'} in its place. {@code null} elements are
+ * rejected with {@link NullPointerException}.
+ */
+public final class KoreanSentenceEncoder implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create(runnable -> {
+        Thread t = new Thread(runnable, "kse-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Native encoders currently alive (for tests of the Cleaner and of close). */
+    static final AtomicInteger LIVE = new AtomicInteger();
+
+    private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+    private final Handle handle;
+    private final Cleaner.Cleanable cleanable;
+    private final Path modelDir;
+    private final int dim;
+    private final int maxTokens;
+    private final String modelName;
+
+    /**
+     * The native handle and the lock that guards it. Kept apart from the
+     * encoder so the Cleaner can free it without reaching the encoder. Calls
+     * hold the read lock while they use the handle; freeing takes the write
+     * lock, so it waits for running calls and no call sees a freed handle.
+     */
+    private static final class Handle implements Runnable {
+        final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+        long value; // guarded by lock; 0 once freed
+        volatile boolean closed;
+
+        Handle(long value) {
+            this.value = value;
+        }
+
+        @Override
+        public void run() {
+            closed = true;
+            Lock w = lock.writeLock();
+            w.lock();
+            try {
+                if (value != 0) {
+                    Native.free(value);
+                    value = 0;
+                    LIVE.decrementAndGet();
+                }
+            } finally {
+                w.unlock();
+            }
+        }
+    }
+
+    private KoreanSentenceEncoder(long h, Path modelDir, int dim, int maxTokens, String modelName) {
+        this.modelDir = modelDir;
+        this.dim = dim;
+        this.maxTokens = maxTokens;
+        this.modelName = modelName;
+        this.handle = new Handle(h);
+        this.cleanable = CLEANER.register(this, handle);
+        LIVE.incrementAndGet();
+    }
+
+    /** Opens the model directory with default options. */
+    public static KoreanSentenceEncoder open(Path modelDir) {
+        return open(modelDir, Options.defaults());
+    }
+
+    /**
+     * Opens a model directory (a {@code kse.json} manifest with its graph and
+     * tokenizer).
+     *
+     * @throws KseException {@link KseStatus#MODEL_NOT_FOUND} for a missing
+     *     directory or file, {@link KseStatus#MODEL_INVALID} for a malformed
+     *     one, {@link KseStatus#RUNTIME_UNAVAILABLE} when ONNX Runtime cannot be
+     *     loaded, {@link KseStatus#INVALID_ARGUMENT} for a bad option value
+     * @throws UnsatisfiedLinkError when the native libraries cannot be loaded
+     */
+    public static KoreanSentenceEncoder open(Path modelDir, Options options) {
+        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(options, "options");
+        NativeLoader.ensureLoaded();
+        Path dir = modelDir.toAbsolutePath();
+        long[] out = new long[1];
+        byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
+        int status = Native.create(cString(dir.toString()),
+                options.ortLibrary == null ? null : cString(options.ortLibrary.toAbsolutePath().toString()),
+                options.intraThreads, options.sessions, options.batchTokens,
+                options.truncation == null ? -1 : options.truncation.code, out, err);
+        if (status != 0) {
+            throw error(status, err);
+        }
+        try {
+            return new KoreanSentenceEncoder(out[0], dir, Native.dim(out[0]), Native.maxTokens(out[0]),
+                    utf8(Native.modelName(out[0])));
+        } catch (RuntimeException | Error e) {
+            Native.free(out[0]);
+            throw e;
+        }
+    }
+
+    /** Embeds the sentences: one {@link #dim()}-float vector per sentence, in order. */
+    public float[][] encode(String... sentences) {
+        return encodeBatch(Arrays.asList(sentences)).toArray();
+    }
+
+    /** Embeds the sentences: one {@link #dim()}-float vector per sentence, in order. */
+    public float[][] encode(List<String> sentences) {
+        return encodeBatch(sentences).toArray();
+    }
+
+    /** Embeds the sentences into one row-major array of {@code sentences.size() * dim()} floats. */
+    public float[] encodeFlat(List<String> sentences) {
+        return encodeBatch(sentences).data();
+    }
+
+    /**
+     * Embeds the sentences in one library call and returns the vectors
+     * (row-major) with the token and truncation counts.
+     *
+     * @throws KseException e.g. {@link KseStatus#INPUT_TOO_LONG} with {@link Truncation#ERROR}
+     * @throws IllegalArgumentException when the batch is too large for one Java array
+     */
+    public Embeddings encodeBatch(List<String> sentences) {
+        Objects.requireNonNull(sentences, "sentences");
+        int n = sentences.size();
+        byte[][] parts = new byte[n][];
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            String s = sentences.get(i);
+            if (s == null) {
+                throw new NullPointerException("sentence " + i + " is null");
+            }
+            parts[i] = s.getBytes(StandardCharsets.UTF_8);
+            total += parts[i].length;
+        }
+        long floats = (long) n * dim;
+        if (total > MAX_ARRAY || floats > MAX_ARRAY) {
+            throw new IllegalArgumentException("batch of " + n + " texts (" + total
+                    + " UTF-8 bytes) is too large for one call; split it");
+        }
+        byte[] data;
+        long[] offsets = new long[n + 1];
+        if (n == 1) {
+            data = parts[0];
+            offsets[1] = data.length;
+        } else {
+            data = new byte[(int) total];
+            int pos = 0;
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(parts[i], 0, data, pos, parts[i].length);
+                pos += parts[i].length;
+                offsets[i + 1] = pos;
+            }
+        }
+        float[] out = new float[(int) floats];
+        long[] stats = new long[2];
+        byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
+        Lock r = readLock();
+        try {
+            int status = Native.encodePacked(handle.value, data, offsets, out, stats, err);
+            if (status != 0) {
+                throw error(status, err);
+            }
+        } finally {
+            r.unlock();
+            Reference.reachabilityFence(this);
+        }
+        return new Embeddings(out, n, dim, stats[0], stats[1]);
+    }
+
+    /**
+     * The token ids the model sees for one text: prefix added, special tokens
+     * in place, cut at {@link #maxTokens()} (or {@link KseStatus#INPUT_TOO_LONG}
+     * with {@link Truncation#ERROR}).
+     */
+    public int[] tokenize(String text) {
+        Objects.requireNonNull(text, "text");
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
+        long[] count = new long[1];
+        int[] ids = new int[Math.max(maxTokens, 1)];
+        Lock r = readLock();
+        try {
+            int status = Native.tokenize(handle.value, bytes, ids, count, err);
+            if (status == KseStatus.BUFFER_TOO_SMALL.code() && count[0] <= MAX_ARRAY) {
+                ids = new int[(int) count[0]];
+                status = Native.tokenize(handle.value, bytes, ids, count, err);
+            }
+            if (status != 0) {
+                throw error(status, err);
+            }
+        } finally {
+            r.unlock();
+            Reference.reachabilityFence(this);
+        }
+        return count[0] == ids.length ? ids : Arrays.copyOf(ids, (int) count[0]);
+    }
+
+    /** Floats per vector. */
+    public int dim() {
+        checkOpen();
+        return dim;
+    }
+
+    /** The model's max tokens per text, special tokens included. */
+    public int maxTokens() {
+        checkOpen();
+        return maxTokens;
+    }
+
+    /** The model's name from its manifest. */
+    public String modelName() {
+        checkOpen();
+        return modelName;
+    }
+
+    /** The model directory this encoder was opened from (absolute). */
+    public Path modelDir() {
+        checkOpen();
+        return modelDir;
+    }
+
+    /** Whether {@link #close()} has been called (or the Cleaner has run). */
+    public boolean isClosed() {
+        return handle.closed;
+    }
+
+    /** Frees the native encoder, after calls running on other threads finish. Idempotent. */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    @Override
+    public String toString() {
+        return "KoreanSentenceEncoder[" + modelName + ", dim " + dim + (isClosed() ? ", closed]" : "]");
+    }
+
+    /** The version of the loaded libkse, e.g. {@code "0.1.0"}. */
+    public static String libraryVersion() {
+        NativeLoader.ensureLoaded();
+        return utf8(Native.version());
+    }
+
+    /** The libkse file in use: a temporary copy of the jar's, or the one named by {@code -Dkse.library}/{@code KSE_LIBRARY}. */
+    public static Path libraryPath() {
+        return NativeLoader.libraryPath();
+    }
+
+    /** The C name of a status value as the loaded library spells it (kse_status_name). */
+    static String nativeStatusName(int status) {
+        NativeLoader.ensureLoaded();
+        return utf8(Native.statusName(status));
+    }
+
+    private Lock readLock() {
+        Lock r = handle.lock.readLock();
+        r.lock();
+        if (handle.value == 0) {
+            r.unlock();
+            throw closedError();
+        }
+        return r;
+    }
+
+    private void checkOpen() {
+        if (handle.closed) {
+            throw closedError();
+        }
+    }
+
+    private static KseException closedError() {
+        return new KseException(KseStatus.INVALID_HANDLE, "the encoder is closed");
+    }
+
+    private static KseException error(int status, byte[] err) {
+        int len = 0;
+        while (len < err.length && err[len] != 0) {
+            len++;
+        }
+        String message = new String(err, 0, len, StandardCharsets.UTF_8);
+        return new KseException(KseStatus.fromCode(status), status, message);
+    }
+
+    private static byte[] cString(String s) {
+        if (s.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("path contains a NUL character: " + s);
+        }
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return Arrays.copyOf(b, b.length + 1);
+    }
+
+    private static String utf8(byte[] b) {
+        return b == null ? "" : new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Options for {@link #open(Path, Options)}; unset values keep the library's defaults. */
+    public static final class Options {
+        private static final Options DEFAULTS = builder().build();
+
+        final int intraThreads;
+        final int sessions;
+        final int batchTokens;
+        final Truncation truncation;
+        final Path ortLibrary;
+
+        private Options(Builder b) {
+            this.intraThreads = b.intraThreads;
+            this.sessions = b.sessions;
+            this.batchTokens = b.batchTokens;
+            this.truncation = b.truncation;
+            this.ortLibrary = b.ortLibrary;
+        }
+
+        /** The library's defaults: one session, auto threads, 512 batch tokens, truncation on. */
+        public static Options defaults() {
+            return DEFAULTS;
+        }
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Builds {@link Options}; each setter maps to the kse_options field of the same name. */
+        public static final class Builder {
+            private int intraThreads = -1;
+            private int sessions = -1;
+            private int batchTokens = -1;
+            private Truncation truncation;
+            private Path ortLibrary;
+
+            private Builder() {}
+
+            /** ONNX Runtime intra-op threads per session; 0 = the machine's cores divided among the sessions. */
+            public Builder intraThreads(int n) {
+                intraThreads = nonNegative(n, "intraThreads");
+                return this;
+            }
+
+            /** How many encode calls on one encoder run at the same time (default 1; others wait). */
+            public Builder sessions(int n) {
+                sessions = nonNegative(n, "sessions");
+                return this;
+            }
+
+            /** Upper bound on (texts in a batch) x (longest text's tokens) per model run (default 512). */
+            public Builder batchTokens(int n) {
+                batchTokens = nonNegative(n, "batchTokens");
+                return this;
+            }
+
+            /** What to do with over-long texts (default {@link Truncation#TRUNCATE}). */
+            public Builder truncation(Truncation t) {
+                truncation = Objects.requireNonNull(t, "truncation");
+                return this;
+            }
+
+            /**
+             * The ONNX Runtime library to load instead of searching (KSE_ORT_LIBRARY,
+             * then beside libkse). The first one loaded serves the whole process.
+             */
+            public Builder ortLibrary(Path path) {
+                ortLibrary = Objects.requireNonNull(path, "path");
+                return this;
+            }
+
+            public Options build() {
+                return new Options(this);
+            }
+
+            private static int nonNegative(int n, String what) {
+                if (n < 0) {
+                    throw new IllegalArgumentException(what + " must be >= 0, got " + n);
+                }
+                return n;
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.kse;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * Run in a child JVM by {@link LoaderTest}: loads the library the way the
+ * child's system properties say, encodes one sentence with the model named by
+ * args[0], and prints what happened as key=value lines.
+ */
+public final class LoaderProbe {
+    private LoaderProbe() {}
+
+    public static void main(String[] args) {
+        try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(Path.of(args[0]))) {
+            System.out.println("path=" + KoreanSentenceEncoder.libraryPath());
+            System.out.println("version=" + KoreanSentenceEncoder.libraryVersion());
+            System.out.println("vector=" + Arrays.toString(enc.encode("안녕하세요")[0]));
+        } catch (UnsatisfiedLinkError e) {
+            System.out.println("error=" + e.getMessage());
+            try {
+                KoreanSentenceEncoder.libraryVersion();
+                System.out.println("second=loaded");
+            } catch (UnsatisfiedLinkError again) {
+                System.out.println("second=" + again.getMessage());
+            }
+        }
+    }
+}
