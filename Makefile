@@ -15,13 +15,17 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup tools demo test test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding
 
 all: setup
 
 setup:
 	@$(PYTHON) scripts/setup.py
+
+# System tools the tests need; installs missing Debian packages when run as root.
+tools:
+	@bash scripts/require-tools.sh
 
 $(CBUILD):
 	@mkdir -p $@
@@ -52,7 +56,7 @@ test-models: setup
 xlang-reference: setup
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
-test: setup test-models xlang-reference
+test: setup tools test-models xlang-reference
 	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings
 
 # Each binding's own suite: API, errors, threads, cleanup, its example, and
