@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs kse into $DESTDIR$PREFIX (PREFIX default /usr/local):
+#   bin/kse (the command-line program),
 #   lib/libkse.so.X.Y.Z (+ libkse.so.X, libkse.so links), lib/libkse.a,
 #   lib/kse/libonnxruntime.so.1 (kse's private ONNX Runtime: libkse looks in
 #     kse/ beside itself, so a system-wide ONNX Runtime is neither shadowed nor used),
@@ -17,7 +18,7 @@ ort=.cache/onnxruntime/libonnxruntime.so.1.32.0
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 major=${version%%.*}
 
-for f in "$release/libkse.so" "$release/libkse.a" "$ort" "$release/onnxruntime-LICENSE" include/kse.h; do
+for f in "$release/libkse.so" "$release/libkse.a" "$release/kse" "$ort" "$release/onnxruntime-LICENSE" include/kse.h; do
   [ -e "$f" ] || { echo "install: $f is missing; run \`make setup\` first" >&2; exit 1; }
 done
 
@@ -27,6 +28,8 @@ install -m 0755 "$release/libkse.so" "$lib/libkse.so.$version"
 ln -sf "libkse.so.$version" "$lib/libkse.so.$major"
 ln -sf "libkse.so.$major" "$lib/libkse.so"
 install -m 0644 "$release/libkse.a" "$lib/libkse.a"
+install -d "$DESTDIR$PREFIX/bin"
+install -m 0755 "$release/kse" "$DESTDIR$PREFIX/bin/kse"
 install -m 0755 "$ort" "$lib/kse/libonnxruntime.so.1.32.0"
 ln -sf libonnxruntime.so.1.32.0 "$lib/kse/libonnxruntime.so.1"
 install -m 0644 include/kse.h "$DESTDIR$PREFIX/include/kse.h"

@@ -26,7 +26,11 @@ use crate::error::{err, Error, ErrorKind, Result};
 
 /// Environment variable naming the ONNX Runtime library to load.
 pub const ORT_LIBRARY_ENV: &str = "KSE_ORT_LIBRARY";
-const ORT_FILE_NAMES: &[&str] = &["libonnxruntime.so.1", "libonnxruntime.so", "kse/libonnxruntime.so.1"];
+/// Looked for beside the object holding kse's code: the build tree keeps
+/// ONNX Runtime beside libkse.so, an install keeps it in lib/kse/ (and the
+/// `kse` program, in bin/, finds it through ../lib/kse/).
+const ORT_FILE_NAMES: &[&str] =
+    &["libonnxruntime.so.1", "libonnxruntime.so", "kse/libonnxruntime.so.1", "../lib/kse/libonnxruntime.so.1"];
 
 /// The process's ORT environment and the library file it came from.
 static ENVIRONMENT: Mutex<Option<(Environment, PathBuf)>> = Mutex::new(None);
