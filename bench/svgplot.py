@@ -1,0 +1,68 @@
+"""A small SVG line-chart writer (no matplotlib): categorical x axis, linear y."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _nice_step(span: float, ticks: int = 6) -> float:
+    raw = max(span / max(ticks, 1), 1e-12)
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series: list[dict],
+               subtitle: str = "", width: int = 820, height: int = 500) -> None:
+    """series: [{"label", "ys" (None = no point), "color"?, "dash"? (bool)}]."""
+    left, right, top, bottom = 70, 250, 56, 56
+    pw, ph = width - left - right, height - top - bottom
+    vals = [y for s in series for y in s["ys"] if y is not None]
+    ymax = max(vals) if vals else 1.0
+    step = _nice_step(ymax * 1.05)
+    top_val = step * (int(ymax * 1.05 / step) + 1)
+
+    def px(i: int) -> float:
+        return left + (pw * (i + 0.5) / len(xs))
+
+    def py(v: float) -> float:
+        return top + ph * (1 - v / top_val)
+
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+         f'<rect width="{width}" height="{height}" fill="white"/>',
+         f'<text x="{left}" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
+    if subtitle:
+        o.append(f'<text x="{left}" y="40" fill="#555">{escape(subtitle)}</text>')
+    v = 0.0
+    while v <= top_val + 1e-9:
+        y = py(v)
+        o.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#e5e5e5"/>')
+        o.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{v:g}</text>')
+        v += step
+    o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
+    for i, x in enumerate(xs):
+        o.append(f'<text x="{px(i):.1f}" y="{top + ph + 18}" text-anchor="middle">{escape(str(x))}</text>')
+    o.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">{escape(xlabel)}</text>')
+    o.append(f'<text transform="translate(18,{top + ph / 2}) rotate(-90)" text-anchor="middle">{escape(ylabel)}</text>')
+    for k, s in enumerate(series):
+        color = s.get("color") or PALETTE[k % len(PALETTE)]
+        dash = ' stroke-dasharray="6,4"' if s.get("dash") else ""
+        pts = [(px(i), py(y)) for i, y in enumerate(s["ys"]) if y is not None]
+        if len(pts) > 1:
+            d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+            o.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        for x, y in pts:
+            o.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"/>')
+        ly = top + 10 + 20 * k
+        lx = left + pw + 16
+        o.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 26}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/>')
+        o.append(f'<text x="{lx + 32}" y="{ly + 4}">{escape(s["label"])}</text>')
+    o.append("</svg>")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(o) + "\n")
