@@ -254,7 +254,10 @@ static void run_benchmark(const bench_args *o, const corpus *c, encode_fn fn, vo
             printf(",\"full\":\"throughput entry with batch %zu\"", o->embed_batch);
         }
     }
-    printf(",\"rss_hwm_kb\":%ld,\"rss_end_kb\":%ld}\n", status_kb("VmHWM"), status_kb("VmRSS"));
+    /* RssFile: pages of mapped files (e.g. weights ONNX Runtime maps from
+     * model.onnx.data: clean, shared, reclaimable); RssAnon: heap. */
+    printf(",\"rss_hwm_kb\":%ld,\"rss_end_kb\":%ld,\"rss_anon_end_kb\":%ld,\"rss_file_end_kb\":%ld}\n",
+           status_kb("VmHWM"), status_kb("VmRSS"), status_kb("RssAnon"), status_kb("RssFile"));
     fflush(stdout);
     free(out);
 }

@@ -14,7 +14,9 @@ Engines (--engine):
 
 Both ONNX Runtime engines use kse's session options (src/runtime.rs):
 ORT_ENABLE_ALL, intra_op_num_threads = --threads, inter_op_num_threads = 1,
-memory pattern off, session.qdq_matmulnbits_accuracy_level = 0.
+memory pattern off, session.qdq_matmulnbits_accuracy_level = 0. (Python
+onnxruntime runs its own statically linked build of the same release as
+kse's libonnxruntime.so.1.)
 
 Run by bench/run.py with the repository as working directory.
 """
@@ -273,6 +275,8 @@ def main() -> int:
                 out.tofile(a.embed_out)
     res["rss_hwm_kb"] = status_kb("VmHWM")
     res["rss_end_kb"] = status_kb("VmRSS")
+    res["rss_anon_end_kb"] = status_kb("RssAnon")
+    res["rss_file_end_kb"] = status_kb("RssFile")
     json.dump(res, sys.stdout)
     print()
     return 0
