@@ -98,22 +98,6 @@ def load_model(model_dir: str, threads: int) -> reference.Model:
     return reference.Model(d, man, tok, sess, pad_id)
 
 
-def feeds_for(model: reference.Model, ids: list[list[int]]) -> dict:
-    """reference._run's padding, as a feed dict."""
-    man = model.manifest
-    dtype = np.int64 if man["input_type"] == "int64" else np.int32
-    n, seq = len(ids), max(len(x) for x in ids)
-    input_ids = np.full((n, seq), model.pad_id, dtype=dtype)
-    mask = np.zeros((n, seq), dtype=dtype)
-    for i, x in enumerate(ids):
-        input_ids[i, : len(x)] = x
-        mask[i, : len(x)] = 1
-    feeds = {man["inputs"]["input_ids"]: input_ids, man["inputs"]["attention_mask"]: mask}
-    if man["inputs"].get("token_type_ids"):
-        feeds[man["inputs"]["token_type_ids"]] = np.zeros((n, seq), dtype=dtype)
-    return feeds
-
-
 class Pipeline:
     def __init__(self, a):
         self.m = load_model(a.model, a.threads)
@@ -148,7 +132,7 @@ class Raw:
 
     def prepare(self, ids: list[list[int]]) -> list[dict]:
         runs = plan_batches([len(x) for x in ids], self.budget)
-        return [feeds_for(self.m, [ids[i] for i in r]) for r in runs]
+        return [reference.feeds(self.m, [ids[i] for i in r]) for r in runs]
 
     def run(self, prepared: list[dict]) -> float:
         t = 0.0

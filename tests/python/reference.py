@@ -73,7 +73,8 @@ def token_ids(model: Model, sentences: list[str]) -> list[list[int]]:
     return [list(e.ids) for e in encs]
 
 
-def _run(model: Model, ids: list[list[int]]) -> np.ndarray:
+def feeds(model: Model, ids: list[list[int]]) -> dict:
+    """Graph inputs for one batch: ids padded to the longest with the pad id, mask, zero type ids."""
     man = model.manifest
     dtype = np.int64 if man["input_type"] == "int64" else np.int32
     n, seq = len(ids), max(len(x) for x in ids)
@@ -82,10 +83,18 @@ def _run(model: Model, ids: list[list[int]]) -> np.ndarray:
     for i, x in enumerate(ids):
         input_ids[i, : len(x)] = x
         mask[i, : len(x)] = 1
-    feeds = {man["inputs"]["input_ids"]: input_ids, man["inputs"]["attention_mask"]: mask}
+    out = {man["inputs"]["input_ids"]: input_ids, man["inputs"]["attention_mask"]: mask}
     if man["inputs"].get("token_type_ids"):
-        feeds[man["inputs"]["token_type_ids"]] = np.zeros((n, seq), dtype=dtype)
-    (out,) = model.session.run([man["output"]], feeds)
+        out[man["inputs"]["token_type_ids"]] = np.zeros((n, seq), dtype=dtype)
+    return out
+
+
+def _run(model: Model, ids: list[list[int]]) -> np.ndarray:
+    man = model.manifest
+    n = len(ids)
+    feed = feeds(model, ids)
+    mask = feed[man["inputs"]["attention_mask"]]
+    (out,) = model.session.run([man["output"]], feed)
     out = out.astype(np.float32)
 
     if man["pooling"] == "none":
