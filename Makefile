@@ -16,7 +16,7 @@ VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: all setup tools demo test test-rust test-c test-python test-models xlang-reference install clean \
-        test-bindings test-cpp test-go test-java test-python-binding
+        test-bindings test-cpp test-go test-java test-python-binding bench bench-quick
 
 all: setup
 
@@ -74,6 +74,14 @@ test-java:
 
 test-python-binding:
 	bash bindings/python/run_tests.sh
+
+# Benchmarks (not part of `make test`; run on an idle machine). Results go to
+# target/bench/ (BENCHMARKS.md draft, results.json, throughput.svg).
+bench: setup
+	$(VENV_PY) bench/run.py
+
+bench-quick: setup
+	$(VENV_PY) bench/run.py --quick
 
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked

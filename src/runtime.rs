@@ -35,8 +35,12 @@ const ORT_FILE_NAMES: &[&str] =
 /// The process's ORT environment and the library file it came from.
 static ENVIRONMENT: Mutex<Option<(Environment, PathBuf)>> = Mutex::new(None);
 
-/// Returns the process-wide ORT environment, loading ONNX Runtime on first use.
-pub(crate) fn environment(explicit: Option<&Path>) -> Result<Environment> {
+/// Returns the process-wide ORT environment, loading ONNX Runtime on first use
+/// (`explicit`: the library to load, else the search above). Public for
+/// programs that run their own ONNX Runtime sessions beside kse's in one
+/// process (the benchmark's raw-session baseline); not a stable API.
+#[doc(hidden)]
+pub fn environment(explicit: Option<&Path>) -> Result<Environment> {
     let mut slot = ENVIRONMENT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((env, loaded)) = slot.as_ref() {
         if let Some(wanted) = explicit {
@@ -227,6 +231,14 @@ impl SessionPool {
         let session = self.sessions[index].lock().unwrap_or_else(|p| p.into_inner());
         PooledSession { pool: self, index, session: Some(session) }
     }
+}
+
+/// A session over `graph` with exactly the options kse's encoders use and
+/// `intra_threads` intra-op threads. Public for the benchmark's raw-session
+/// baseline; not a stable API.
+#[doc(hidden)]
+pub fn session(env: &Environment, graph: &Path, intra_threads: usize) -> Result<Session> {
+    build_session(env, graph, SessionSettings { intra_threads })
 }
 
 fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> Result<Session> {
