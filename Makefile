@@ -16,7 +16,8 @@ VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: all setup tools demo test test-rust test-c test-python test-models xlang-reference install clean \
-        test-bindings test-cpp test-go test-java test-python-binding bench bench-quick
+        test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
+        fuzz reliability
 
 all: setup
 
@@ -40,6 +41,12 @@ $(CBUILD)/similarity-static: examples/c/similarity.c include/kse.h $(RELEASE)/li
 	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< $(RELEASE)/libkse.a -lpthread -ldl -lm -o $@
 
 $(CBUILD)/test_c_api: tests/c/test_c_api.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) -pthread $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
+
+$(CBUILD)/test_bad_input: tests/c/test_bad_input.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
+	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
+
+$(CBUILD)/test_threads: tests/c/test_threads.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
 	$(CC) $(KSE_CFLAGS) $(CFLAGS) -pthread $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
 
 $(CBUILD)/xlang: tests/c/xlang.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
@@ -83,10 +90,25 @@ bench: setup
 bench-quick: setup
 	$(VENV_PY) bench/run.py --quick
 
+# Long runs: memory over 200,000 encoded texts and 1,000 encoders (RELIABILITY.md).
+reliability: setup test-models
+	$(VENV_PY) bench/reliability.py
+
+# Fuzzing (cargo-fuzz, nightly toolchain; see fuzz/README.md).
+FUZZ_RUNS ?= 1000000
+fuzz: setup test-models
+	@rustup run nightly rustc --version >/dev/null 2>&1 || \
+	  { echo "make fuzz needs a nightly Rust toolchain: rustup toolchain install nightly" >&2; exit 1; }
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/encode fuzz/corpus/manifest
+	cd fuzz && cargo +nightly fuzz run encode corpus/encode seeds/encode -- -runs=$(FUZZ_RUNS) -max_len=4096
+	cd fuzz && cargo +nightly fuzz run manifest corpus/manifest seeds/manifest -- -runs=$(FUZZ_RUNS)
+
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked
 
-test-c: $(CBUILD)/test_c_api $(CBUILD)/xlang $(CBUILD)/similarity $(CBUILD)/similarity-static
+test-c: $(CBUILD)/test_c_api $(CBUILD)/test_bad_input $(CBUILD)/test_threads $(CBUILD)/xlang \
+        $(CBUILD)/similarity $(CBUILD)/similarity-static
 	bash tests/c/run.sh
 
 test-python:

@@ -18,8 +18,9 @@ def _nice_step(span: float, ticks: int = 6) -> float:
 
 
 def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series: list[dict],
-               subtitle: str = "", width: int = 820, height: int = 500) -> None:
-    """series: [{"label", "ys" (None = no point), "color"?, "dash"? (bool)}]."""
+               subtitle: str = "", width: int = 820, height: int = 500, label_every: int = 1) -> None:
+    """series: [{"label", "ys" (None = no point), "color"?, "dash"? (bool)}]; x labels on every
+    `label_every`-th point."""
     left, right, top, bottom = 70, 250, 56, 56
     pw, ph = width - left - right, height - top - bottom
     vals = [y for s in series for y in s["ys"] if y is not None]
@@ -47,6 +48,8 @@ def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series
         v += step
     o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
     for i, x in enumerate(xs):
+        if i % label_every:
+            continue
         o.append(f'<text x="{px(i):.1f}" y="{top + ph + 18}" text-anchor="middle">{escape(str(x))}</text>')
     o.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">{escape(xlabel)}</text>')
     o.append(f'<text transform="translate(18,{top + ph / 2}) rotate(-90)" text-anchor="middle">{escape(ylabel)}</text>')

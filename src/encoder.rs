@@ -81,6 +81,9 @@ pub struct Encoder {
     tokenizer: Tokenizer,
     pool: SessionPool,
     pad_id: u32,
+    /// Rows of the embedding table the token ids index, when the graph
+    /// shows it (see [`crate::onnx_scan`]); every id fed is checked against it.
+    vocab_rows: Option<usize>,
     options: EncoderOptions,
 }
 
@@ -118,6 +121,24 @@ impl Encoder {
         if vocab > i32::MAX as usize {
             return err(ErrorKind::ModelInvalid, format!("tokenizer has {vocab} tokens; ids must fit in int32"));
         }
+        // Every id the tokenizer can produce must index a row of the graph's
+        // embedding table; ONNX Runtime must never see one that does not.
+        let vocab_rows = crate::onnx_scan::embedding_rows(&manifest.graph, &manifest.inputs.input_ids)
+            .map(|r| usize::try_from(r).unwrap_or(usize::MAX));
+        let max_id = tokenizer.get_vocab(true).into_values().max().unwrap_or(0) as usize;
+        if let Some(rows) = vocab_rows {
+            if max_id >= rows {
+                return err(
+                    ErrorKind::ModelInvalid,
+                    format!(
+                        "tokenizer {} has token ids up to {max_id}, but the embedding table in {} has {rows} rows; \
+                         the tokenizer does not belong to this graph",
+                        manifest.tokenizer.display(),
+                        manifest.graph.display()
+                    ),
+                );
+            }
+        }
 
         let env = runtime::environment(options.ort_library.as_deref())?;
         // 0 threads: share the machine's cores among the sessions instead of
@@ -130,7 +151,7 @@ impl Encoder {
         let settings = SessionSettings { intra_threads };
         let pool = SessionPool::new(&env, &manifest.graph, options.sessions, settings)?;
         check_graph(&manifest, &pool)?;
-        let encoder = Encoder { manifest, tokenizer, pool, pad_id, options };
+        let encoder = Encoder { manifest, tokenizer, pool, pad_id, vocab_rows, options };
         // The prefix and special tokens alone must leave room for text:
         // otherwise the tokenizer's truncation arithmetic underflows.
         let (overhead, _) = encoder.tokenize("")?;
@@ -245,8 +266,15 @@ impl Encoder {
         let seq = batch.iter().map(|&i| tokens[i].ids.len()).max().unwrap_or(0).max(1);
         let mut ids = vec![self.pad_id as i64; rows * seq];
         let mut mask = vec![0i64; rows * seq];
+        let rows_limit = self.vocab_rows.unwrap_or(usize::MAX);
         for (r, &i) in batch.iter().enumerate() {
             for (c, &id) in tokens[i].ids.iter().enumerate() {
+                if id as usize >= rows_limit {
+                    return err(
+                        ErrorKind::ModelInvalid,
+                        format!("sentence {i}: token id {id} is outside the model's {rows_limit}-row embedding table"),
+                    );
+                }
                 ids[r * seq + c] = id as i64;
                 mask[r * seq + c] = 1;
             }

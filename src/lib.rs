@@ -16,6 +16,7 @@ pub mod encoder;
 pub mod error;
 pub mod ffi;
 pub mod manifest;
+mod onnx_scan;
 mod pooling;
 pub mod runtime;
 

@@ -253,3 +253,17 @@ fn bad_options_are_rejected() {
     o.batch_tokens = 0;
     assert_eq!(Encoder::new(o).err().unwrap().kind(), ErrorKind::InvalidArgument);
 }
+
+#[test]
+fn tokenizer_with_ids_beyond_the_embedding_table_is_refused_at_load() {
+    // tiny-seed's graph (an embedding table of a few thousand rows; weights
+    // inside model.onnx) with the 250,002-token e5 tokenizer.
+    let dir = edited_model("tiny-seed", "vocab-rows", |_| {});
+    std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
+    std::os::unix::fs::symlink(test_models().join("tiny-e5/tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    let e = load_error(&dir);
+    assert_eq!(e.kind(), ErrorKind::ModelInvalid, "{}", e.message());
+    assert!(e.message().contains("250001") && e.message().contains("rows"), "{}", e.message());
+    // The same tokenizer with its own graph (external weights) loads.
+    encoder("tiny-e5");
+}

@@ -24,6 +24,14 @@ done
 cc -shared -fPIC -o "$bin/libfake_old_ort.so" tests/c/fake_old_ort.c
 KSE_TEST_OLD_ORT="$PWD/$bin/libfake_old_ort.so" "$bin/test_c_api" --no-runtime "$models/tiny-e5"
 
+# Bad input, table-driven: each case its own status and message, output untouched.
+bash tests/c/make_broken_models.sh "$models" "$bin/broken-models"
+"$bin/test_bad_input" "$models" "$bin/broken-models" "$PWD/$bin/libfake_old_ort.so"
+
+# Threads: concurrent create/free, and 8 threads x 2,000 calls on one encoder,
+# bit-identical to the single-threaded results.
+"$bin/test_threads" "$models/tiny-e5" 8 2000
+
 # Cross-language agreement: the C API against the Python reference embeddings.
 "$bin/xlang" "$model" target/xlang
 
@@ -47,6 +55,9 @@ echo "static example: same output"
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
   "$bin/test_c_api" "$models/tiny-e5"
+valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
+  "$bin/test_threads" "$models/tiny-e5" 4 50
 echo "valgrind: clean"
 
 # Installed: a C program built with pkg-config against the installed tree
