@@ -57,7 +57,7 @@ valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=d
   "$bin/test_c_api" "$models/tiny-e5"
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
-  "$bin/test_threads" "$models/tiny-seed" 4 50
+  "$bin/test_threads" "$models/tiny-e5" 4 25 2 1
 echo "valgrind: clean"
 
 # Installed: a C program built with pkg-config against the installed tree

@@ -1,7 +1,7 @@
 /*
  * Concurrency through the C ABI.
  *
- *   test_threads MODEL_DIR [THREADS CALLS]
+ *   test_threads MODEL_DIR [THREADS CALLS [CREATE_THREADS CREATE_ROUNDS]]
  *
  * 1. Encoders created, used and freed by several threads at once, all
  *    starting together (the first creates also race to load ONNX Runtime and
@@ -81,10 +81,11 @@ static void *encode_worker(void *p) {
 
 /* Part 1's results: each creating thread's vectors for every call, checked
  * against the single-threaded ones once those exist. */
-#define CREATE_THREADS 4
+#define CREATE_THREADS_MAX 8
 #define DIM_MAX 1024
-static float created_results[CREATE_THREADS][N_CALLS_DISTINCT][MAX_TEXTS * DIM_MAX];
-static size_t created_dim[CREATE_THREADS];
+static float created_results[CREATE_THREADS_MAX][N_CALLS_DISTINCT][MAX_TEXTS * DIM_MAX];
+static size_t created_dim[CREATE_THREADS_MAX];
+static int create_threads = 4, create_rounds = 3;
 
 static void *create_worker(void *p) {
     worker *w = p;
@@ -94,7 +95,7 @@ static void *create_worker(void *p) {
     o.intra_threads = 1;
     kse_error err;
     pthread_barrier_wait(&start);
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < create_rounds; r++) {
         kse_encoder *e;
         if (kse_create(&o, &e, &err) != KSE_OK) {
             if (!w->errors++) snprintf(w->first_error, sizeof w->first_error, "%s", err.message);
@@ -155,13 +156,21 @@ static int run_workers(void *(*fn)(void *), int n, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 && argc != 4) {
-        fprintf(stderr, "usage: %s MODEL_DIR [THREADS CALLS]\n", argv[0]);
+    if (argc != 2 && argc != 4 && argc != 6) {
+        fprintf(stderr, "usage: %s MODEL_DIR [THREADS CALLS [CREATE_THREADS CREATE_ROUNDS]]\n", argv[0]);
         return 2;
     }
     model_dir = argv[1];
-    int threads = argc == 4 ? atoi(argv[2]) : 8;
-    if (argc == 4) n_calls = atoi(argv[3]);
+    int threads = argc >= 4 ? atoi(argv[2]) : 8;
+    if (argc >= 4) n_calls = atoi(argv[3]);
+    if (argc == 6) {
+        create_threads = atoi(argv[4]);
+        create_rounds = atoi(argv[5]);
+    }
+    if (threads < 1 || n_calls < 1 || create_threads < 1 || create_threads > CREATE_THREADS_MAX || create_rounds < 1) {
+        fprintf(stderr, "test_threads: bad counts\n");
+        return 2;
+    }
     pthread_t dog;
     pthread_create(&dog, NULL, watchdog, NULL);
     pthread_detach(dog);
@@ -179,7 +188,9 @@ int main(int argc, char **argv) {
 
     /* Part 1: several threads create, use and free encoders at once, before
      * any encoder exists in the process. */
-    int ok = run_workers(create_worker, CREATE_THREADS, "create/encode/free, 4 threads at once, 3 rounds each");
+    char what[96];
+    snprintf(what, sizeof what, "create/encode/free, %d threads at once, %d rounds each", create_threads, create_rounds);
+    int ok = run_workers(create_worker, create_threads, what);
 
     kse_options o;
     KSE_OPTIONS_INIT(&o);
@@ -201,17 +212,18 @@ int main(int argc, char **argv) {
         }
     }
     long bad = 0;
-    for (int t = 0; t < CREATE_THREADS; t++)
+    for (int t = 0; t < create_threads; t++)
         for (int k = 0; k < N_CALLS_DISTINCT; k++)
             if (created_dim[t] != dim ||
                 memcmp(created_results[t][k], expected + (size_t)k * MAX_TEXTS * dim, calls[k].n * dim * sizeof(float)))
                 bad++;
     printf("create/encode/free: %ld of %d results differ from the single-threaded ones\n", bad,
-           CREATE_THREADS * N_CALLS_DISTINCT);
+           create_threads * N_CALLS_DISTINCT);
     ok &= bad == 0;
 
     /* Part 2: one encoder shared by many threads. */
-    ok &= run_workers(encode_worker, threads, "one encoder (4 sessions), mixed-length calls");
+    snprintf(what, sizeof what, "one encoder (4 sessions), %d threads x %d mixed-length calls", threads, n_calls);
+    ok &= run_workers(encode_worker, threads, what);
     kse_free(shared_enc);
     free(expected);
     printf("test_threads: %s\n", ok ? "ok" : "FAILED");
