@@ -29,6 +29,15 @@
 static int failures, cases;
 static const char *models, *broken, *fake_ort;
 static kse_encoder *enc; /* tiny-e5, for the encode cases */
+static char tiny_dir[4096]; /* MODELS/tiny-e5 */
+
+/* Options for the tiny model, as every case that creates an encoder starts. */
+static kse_options tiny_options(void) {
+    kse_options o;
+    KSE_OPTIONS_INIT(&o);
+    o.model_dir = tiny_dir;
+    return o;
+}
 static size_t dim;
 
 #define CANARY 42.0f
@@ -162,11 +171,7 @@ static kse_status enc_10mb(kse_error *e) {
     return s;
 }
 static kse_status enc_10mb_no_truncation(kse_error *e) {
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     o.truncation = KSE_TRUNCATION_ERROR;
     kse_encoder *strict;
     kse_status s = kse_create(&o, &strict, e);
@@ -243,11 +248,7 @@ static kse_status tok_null_handle(kse_error *e) {
 
 /* handles */
 static kse_status enc_freed_handle(kse_error *e) {
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     kse_encoder *h;
     kse_status s = kse_create(&o, &h, e);
     if (s != KSE_OK) return s;
@@ -300,29 +301,17 @@ static kse_status create_size_0(kse_error *e) { return create_size(0, e); }
 static kse_status create_size_small(kse_error *e) { return create_size(8, e); }
 static kse_status create_size_big(kse_error *e) { return create_size(sizeof(kse_options) + 8, e); }
 static kse_status create_reserved(kse_error *e) {
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     o.reserved = 1;
     return kse_create(&o, &created, e);
 }
 static kse_status create_bad_truncation(kse_error *e) {
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     o.truncation = 7;
     return kse_create(&o, &created, e);
 }
 static kse_status create_zero_sessions(kse_error *e) {
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     o.sessions = 0;
     return kse_create(&o, &created, e);
 }
@@ -340,18 +329,13 @@ static kse_status create_file_as_dir(kse_error *e) { return create_dir(broken_di
 
 /* Runtime cases, each in a forked child (see the top). */
 static kse_status create_ort_missing(kse_error *e) {
-    snprintf(path_buf, sizeof path_buf, "%s/tiny-e5", models);
-    return create_dir(path_buf, "/nonexistent/libonnxruntime.so.1", e);
+    return create_dir(tiny_dir, "/nonexistent/libonnxruntime.so.1", e);
 }
 static kse_status create_ort_old(kse_error *e) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    return create_dir(dir, fake_ort, e);
+    return create_dir(tiny_dir, fake_ort, e);
 }
 static kse_status create_ort_not_a_library(kse_error *e) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    return create_dir(dir, broken_dir("a-file"), e);
+    return create_dir(tiny_dir, broken_dir("a-file"), e);
 }
 
 /* Runs `c` in a child process and reports its result through a pipe. */
@@ -402,6 +386,7 @@ int main(int argc, char **argv) {
     models = argv[1];
     broken = argv[2];
     fake_ort = argv[3];
+    snprintf(tiny_dir, sizeof tiny_dir, "%s/tiny-e5", models);
 
     static const bad_case runtime_cases[] = {
         {"ONNX Runtime library missing", create_ort_missing, KSE_ERR_RUNTIME_UNAVAILABLE, "/nonexistent/libonnxruntime.so.1", 0},
@@ -411,15 +396,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof runtime_cases / sizeof *runtime_cases; i++) run_forked(&runtime_cases[i]);
 
     /* From here on ONNX Runtime is loaded in this process. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tiny-e5", models);
-    kse_options o;
-    KSE_OPTIONS_INIT(&o);
-    o.model_dir = dir;
+    kse_options o = tiny_options();
     o.intra_threads = 1;
     kse_error err;
     if (kse_create(&o, &enc, &err) != KSE_OK) {
-        fprintf(stderr, "cannot load %s: %s\n", dir, err.message);
+        fprintf(stderr, "cannot load %s: %s\n", tiny_dir, err.message);
         return 1;
     }
     dim = kse_dim(enc);
