@@ -17,8 +17,8 @@
 //!   (tokenising, sorting, batching, tensors, run, pooling, normalising);
 //! - **raw**: `Session::run` only, on a second session built with kse's
 //!   session options, fed the very runs kse makes from those calls
-//!   (token ids from the encoder's own tokenizer, sorted longest first, cut
-//!   at the same token budget), with the input tensors built before timing.
+//!   (token ids from the encoder's own tokenizer, grouped by kse's own
+//!   `plan_batches`), with the input tensors built before timing.
 //!
 //! Prints one JSON object with every pass's seconds; `bench/run.py` reports
 //! the ratio of the fastest passes and the median of the paired per-round
@@ -88,29 +88,6 @@ fn parse_args() -> Args {
         usage("--model and --input are required");
     }
     a
-}
-
-/// kse's batch plan (src/encoder.rs `plan_batches`): longest first, each
-/// run's rows x longest within `budget`, at most 256 rows.
-fn plan(lengths: &[usize], budget: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
-    let (mut runs, mut cur, mut longest) = (Vec::new(), Vec::new(), 0usize);
-    for i in order {
-        let len = lengths[i].max(1);
-        let new_longest = longest.max(len);
-        let fits = (cur.len() + 1) * new_longest <= budget && cur.len() < 256;
-        if !cur.is_empty() && !fits {
-            runs.push(std::mem::take(&mut cur));
-            longest = 0;
-        }
-        longest = longest.max(len);
-        cur.push(i);
-    }
-    if !cur.is_empty() {
-        runs.push(cur);
-    }
-    runs
 }
 
 /// The input tensors of one run, built as kse builds them.
@@ -193,7 +170,7 @@ fn main() {
         ids.chunks(b)
             .map(|chunk| {
                 let lengths: Vec<usize> = chunk.iter().map(Vec::len).collect();
-                plan(&lengths, a.batch_tokens)
+                kse::encoder::plan_batches(&lengths, a.batch_tokens)
                     .into_iter()
                     .map(|run| feeds(&enc, pad, &run.iter().map(|&i| &chunk[i]).collect::<Vec<_>>()))
                     .collect()

@@ -251,7 +251,8 @@ impl Encoder {
             Error::new(ErrorKind::InvalidArgument, format!("cannot allocate {needed} floats for {} texts", texts.len()))
         })?;
         scratch.resize(needed, 0f32);
-        for batch in plan_batches(&tokens, self.options.batch_tokens) {
+        let lengths: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
+        for batch in plan_batches(&lengths, self.options.batch_tokens) {
             self.run_batch(&tokens, &batch, &mut scratch)?;
         }
         out[..needed].copy_from_slice(&scratch);
@@ -336,16 +337,19 @@ impl Encoder {
     }
 }
 
-/// Groups sentence indices into batches: longest first, each batch's
-/// `rows x longest` within `budget` (a sentence over budget runs alone).
-fn plan_batches(tokens: &[Tokens], budget: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].ids.len()));
+/// Groups sentence indices into runs: longest first, each run's
+/// `rows x longest` within `budget` (a sentence over budget runs alone), at
+/// most 256 rows. `lengths[i]` is sentence `i`'s token count. Public for the
+/// benchmark, which replays kse's runs on a bare session; not a stable API.
+#[doc(hidden)]
+pub fn plan_batches(lengths: &[usize], budget: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
     let mut batches = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut longest = 0;
     for i in order {
-        let len = tokens[i].ids.len().max(1);
+        let len = lengths[i].max(1);
         let new_longest = longest.max(len);
         let fits = (current.len() + 1) * new_longest <= budget && current.len() < MAX_BATCH_SENTENCES;
         if !current.is_empty() && !fits {
@@ -432,19 +436,15 @@ fn check_graph(manifest: &Manifest, pool: &SessionPool) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn toks(lens: &[usize]) -> Vec<Tokens> {
-        lens.iter().map(|&n| Tokens { ids: vec![1; n], truncated: false }).collect()
-    }
-
     #[test]
     fn batches_respect_budget_and_cover_every_sentence_once() {
-        let t = toks(&[5, 30, 7, 7, 100, 1, 12]);
+        let t = [5, 30, 7, 7, 100, 1, 12];
         let batches = plan_batches(&t, 40);
         let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
         seen.sort();
         assert_eq!(seen, (0..t.len()).collect::<Vec<_>>());
         for b in &batches {
-            let longest = b.iter().map(|&i| t[i].ids.len()).max().unwrap();
+            let longest = b.iter().map(|&i| t[i]).max().unwrap();
             assert!(b.len() == 1 || b.len() * longest <= 40, "{b:?}");
         }
         // The 100-token sentence exceeds the budget and runs alone.
@@ -453,7 +453,7 @@ mod tests {
 
     #[test]
     fn batches_are_capped_in_sentences() {
-        let t = toks(&vec![1; 1000]);
+        let t = vec![1; 1000];
         let batches = plan_batches(&t, 1 << 20);
         assert!(batches.iter().all(|b| b.len() <= MAX_BATCH_SENTENCES));
         assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 1000);
