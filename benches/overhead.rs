@@ -152,10 +152,7 @@ fn main() {
     let env = kse::runtime::environment(None).expect("environment");
     let mut session = kse::runtime::session(&env, &enc.manifest().graph, a.threads).expect("session");
     let output = enc.manifest().output.clone();
-    // The pad id kse uses: its tokenizer's `<pad>` or `[PAD]`, else 0.
-    let tokenizer = tokenizers::Tokenizer::from_file(&enc.manifest().tokenizer).expect("tokenizer");
-    let pad = ["<pad>", "[PAD]"].iter().find_map(|t| tokenizer.token_to_id(t)).unwrap_or(0) as i64;
-    drop(tokenizer);
+    let pad = i64::from(enc.pad_id());
 
     // Tokenisation alone, for the breakdown.
     let t0 = Instant::now();

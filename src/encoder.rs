@@ -181,6 +181,13 @@ impl Encoder {
         &self.options
     }
 
+    /// The id padding positions get (the tokenizer's `<pad>` or `[PAD]`,
+    /// else 0). For the benchmark's raw baseline; not a stable API.
+    #[doc(hidden)]
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
     /// Token ids the model sees for `text`: prefix added, special tokens in
     /// place, cut at `max_tokens` (or an error under [`Truncation::Error`]).
     /// The flag tells whether the text was cut.

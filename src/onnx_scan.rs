@@ -88,15 +88,7 @@ impl Reader {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
+        varint(|| self.byte())
     }
 
     fn skip(&mut self, n: u64) -> Option<()> {
@@ -135,6 +127,19 @@ impl Reader {
             _ => None,
         }
     }
+}
+
+/// A protobuf base-128 varint from a byte source.
+fn varint(mut next: impl FnMut() -> Option<u8>) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = next()?;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// ModelProto: field 7 is the graph.
@@ -204,17 +209,12 @@ fn scan_tensor(r: &mut Reader, end: u64) -> Option<(String, Vec<i64>)> {
 fn parse_node(buf: &[u8]) -> Option<(String, Vec<String>, Vec<String>)> {
     let (mut op, mut ins, mut outs) = (String::new(), Vec::new(), Vec::new());
     let mut p = 0usize;
-    let varint = |p: &mut usize| -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
+    let varint = |p: &mut usize| {
+        varint(|| {
             let b = *buf.get(*p)?;
             *p += 1;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
+            Some(b)
+        })
     };
     while p < buf.len() {
         let k = varint(&mut p)?;
