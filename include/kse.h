@@ -127,8 +127,8 @@ typedef struct kse_options {
    */
   uint32_t reserved;
   /**
-   * Path of the model directory (UTF-8, NUL-terminated). Required. Only
-   * read during `kse_create`.
+   * Path of the model directory (UTF-8, NUL-terminated), or NULL for the
+   * default model (see `kse_create`). Only read during `kse_create`.
    */
   const char *model_dir;
   /**
@@ -255,8 +255,8 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `*opts` with the defaults for every field (`model_dir` NULL, which
- * must be set before `kse_create`) and sets `struct_size`. Pass
+ * Fills `*opts` with the defaults for every field (`model_dir` NULL: the
+ * default model) and sets `struct_size`. Pass
  * `sizeof *opts` as `struct_size`, or use `KSE_OPTIONS_INIT(opts)`; only that
  * many bytes are written. Returns `KSE_ERR_UNSUPPORTED_VERSION` (writing
  * nothing) when the size is not one this library knows.
@@ -266,6 +266,10 @@ kse_status kse_options_init(struct kse_options *opts,
 
 /**
  * Loads the model directory in `opts->model_dir` and creates an encoder.
+ * With `model_dir` NULL it loads the default model, kse-ko-small: the
+ * directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
+ * build tree or `share/kse/models/kse-ko-small` of the installed tree that
+ * libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
  *
  * On success `*out` receives the encoder, which the caller owns and must
  * release with `kse_free`. On failure `*out` is set to NULL and `err` (may be

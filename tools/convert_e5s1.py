@@ -67,6 +67,30 @@ class Q4(NamedTuple):
     scales: np.ndarray
 
 
+class Q8(NamedTuple):
+    """A weight-only int8 matrix in PyTorch layout: q int8 [out, in] in [-127, 127], scales float32
+    [out, in / 32] (symmetric, one scale per block of 32 along `in`); weight = q * scale."""
+
+    q: np.ndarray
+    scales: np.ndarray
+
+
+Q8_BLOCK = 32
+
+
+def quantize_q8(w: np.ndarray) -> Q8:
+    """Symmetric blockwise int8 of a float32 [out, in] matrix (round to nearest even; deterministic)."""
+    w = np.asarray(w, np.float32)
+    rows, cols = w.shape
+    if cols % Q8_BLOCK:
+        raise ValueError(f"in-dimension {cols} is not a multiple of {Q8_BLOCK}")
+    blocks = w.reshape(rows, cols // Q8_BLOCK, Q8_BLOCK)
+    scales = (np.abs(blocks).max(axis=2) / 127.0).astype(np.float32)
+    safe = np.where(scales == 0, np.float32(1), scales)
+    q = np.clip(np.rint(blocks / safe[..., None]), -127, 127).astype(np.int8).reshape(rows, cols)
+    return Q8(q, scales)
+
+
 @dataclass(frozen=True)
 class GraphConfig:
     hidden: int
@@ -83,6 +107,10 @@ class GraphConfig:
     pooled_output: str | None = None  # extra output [batch, hidden] = final state of token 0
     graph_name: str = "bert"
     int4_gather: str = "contrib"  # "contrib" (GatherBlockQuantized) | "dq" (DequantizeLinear + Gather)
+    # Q8 matrices: "fold" (Cast + Mul of initializers, which ONNX Runtime folds into float32 weights
+    # when the session is created: int8 on disk, float32 speed), "dq" (DequantizeLinear + MatMul) or
+    # "nbits" (com.microsoft MatMulNBits, bits 8)
+    q8_op: str = "fold"
 
 
 # ---------------------------------------------------------------------------
@@ -102,6 +130,8 @@ def _pack_int4(q: np.ndarray) -> np.ndarray:
 
 _NP_TO_ONNX = {
     np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.uint8): TensorProto.UINT8,
+    np.dtype(np.int8): TensorProto.INT8,
     np.dtype(np.int64): TensorProto.INT64,
     np.dtype(np.int32): TensorProto.INT32,
 }
@@ -269,10 +299,10 @@ class _Builder:
 
 
 def _check_shape(name: str, arr, shape: tuple[int, ...]) -> None:
-    got = arr.q.shape if isinstance(arr, Q4) else np.shape(arr)
+    got = arr.q.shape if isinstance(arr, (Q4, Q8)) else np.shape(arr)
     if tuple(got) != tuple(shape):
         raise ValueError(f"weight {name}: shape {tuple(got)}, expected {tuple(shape)}")
-    if isinstance(arr, Q4):
+    if isinstance(arr, (Q4, Q8)):
         want = (shape[0], shape[1] // e5s1.Q4_BLOCK)
         if arr.scales.shape != want or arr.scales.dtype != np.float32:
             raise ValueError(f"weight {name}: scales must be float32 {want}")
@@ -303,7 +333,7 @@ def build_model(cfg: GraphConfig, weights: Mapping[str, np.ndarray | Q4]) -> Onn
 
     def matmul(x: str, wname: str, rows: int, cols: int, prefix: str) -> str:
         """x @ W^T + bias, W [rows=out, cols=in]."""
-        nonlocal used_int4
+        nonlocal used_int4, used_contrib
         w = weights[wname]
         _check_shape(wname, w, (rows, cols))
         if isinstance(w, Q4):
@@ -311,6 +341,31 @@ def build_model(cfg: GraphConfig, weights: Mapping[str, np.ndarray | Q4]) -> Onn
             qT = b.init_int4(f"{wname}.q", np.ascontiguousarray(w.q.T))  # [in, out]
             sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T))  # [in / 32, out]
             wf = b.node("DequantizeLinear", [qT, sT], f"{prefix}/dq", axis=0, block_size=e5s1.Q4_BLOCK)
+        elif isinstance(w, Q8) and cfg.q8_op == "fold":
+            qT = b.init(f"{wname}.q8", np.ascontiguousarray(w.q.T).reshape(cols // Q8_BLOCK, Q8_BLOCK, rows))
+            sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T)[:, None, :])  # [in / 32, 1, out]
+            wf = b.node("Cast", [qT], f"{prefix}/q8/cast", to=TensorProto.FLOAT)
+            wf = b.node("Mul", [wf, sT], f"{prefix}/q8/scale")  # [in / 32, 32, out]
+            wf = b.node("Reshape", [wf, b.init(f"{wname}.shape", np.array([cols, rows], np.int64))], f"{prefix}/q8/w")
+        elif isinstance(w, Q8) and cfg.q8_op == "dq":
+            used_int4 = True  # (opset 21: blocked DequantizeLinear)
+            qT = b.init(f"{wname}.q8", np.ascontiguousarray(w.q.T))  # [in, out]
+            sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T))  # [in / 32, out]
+            wf = b.node("DequantizeLinear", [qT, sT], f"{prefix}/dq", axis=0, block_size=Q8_BLOCK)
+        elif isinstance(w, Q8):
+            # com.microsoft MatMulNBits, 8 bits: B uint8 [out, in / 32, 32] holding q + 128 (its default
+            # zero point), scales [out * in / 32]; computes in float32 (accuracy_level 0): weight-only.
+            used_contrib = True
+            qb = b.init(f"{wname}.q8", (w.q.astype(np.int16) + 128).astype(np.uint8).reshape(rows, cols // Q8_BLOCK, Q8_BLOCK))
+            sb = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.reshape(-1)))
+            del w
+            bname = wname[:-2] + ".b"
+            bias = weights[bname]
+            _check_shape(bname, bias, (rows,))
+            return b.node(
+                "MatMulNBits", [x, qb, sb, "", "", b.init(bname, bias)], f"{prefix}/matmul", domain="com.microsoft",
+                K=cols, N=rows, bits=8, block_size=Q8_BLOCK, accuracy_level=0,
+            )
         else:
             wf = b.init(wname, np.ascontiguousarray(np.asarray(w).T))  # [in, out]
         del w

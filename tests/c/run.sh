@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=target/c
 models=${KSE_TEST_MODELS:-target/test-models}
-model=${KSE_MODEL_DIR:-models/multilingual-e5-small}
+model=${KSE_MODEL_DIR:-models/kse-ko-small}
 
 need() {
   command -v "$1" >/dev/null && return 0

@@ -7,6 +7,7 @@
  *                                      (KSE_TEST_OLD_ORT names a fake old one; run
  *                                      in a fresh process: the first good load is final)
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, strdup */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -122,10 +123,23 @@ static void test_create_errors(const char *model_dir) {
     s = kse_create(&o, &enc, &err);
     CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
 
+    /* model_dir NULL: the default model, $KSE_MODEL_DIR first */
     KSE_OPTIONS_INIT(&o);
+    char *saved = getenv("KSE_MODEL_DIR") ? strdup(getenv("KSE_MODEL_DIR")) : NULL;
+    setenv("KSE_MODEL_DIR", model_dir, 1);
     s = kse_create(&o, &enc, &err);
-    CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
-    CHECK(strstr(err.message, "model_dir") != NULL, "message names model_dir: %s", err.message);
+    CHECK_STATUS(s, KSE_OK, err);
+    kse_free(enc);
+    setenv("KSE_MODEL_DIR", "/nonexistent/kse-default", 1);
+    s = kse_create(&o, &enc, &err);
+    CHECK_STATUS(s, KSE_ERR_MODEL_NOT_FOUND, err);
+    CHECK(strstr(err.message, "/nonexistent/kse-default") != NULL, "message names the directory: %s", err.message);
+    if (saved) {
+        setenv("KSE_MODEL_DIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("KSE_MODEL_DIR");
+    }
 
     o.model_dir = "/nonexistent/kse-model";
     s = kse_create(&o, &enc, &err);

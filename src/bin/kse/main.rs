@@ -24,11 +24,6 @@ use input::{ColumnChoice, InputFormat, Record, SentenceReader};
 use output::{EmbeddingWriter, OutputFormat};
 use progress::Progress;
 
-/// The default model directory's name, under `models/` of a build tree or
-/// `share/kse/models/` of an installed tree.
-const DEFAULT_MODEL: &str = "multilingual-e5-small";
-/// Environment variable naming the default model directory.
-const MODEL_ENV: &str = "KSE_MODEL_DIR";
 /// Sentences per library call when streaming.
 const DEFAULT_CHUNK: usize = 2048;
 
@@ -65,10 +60,11 @@ struct Cli {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Model and run options (every subcommand)")]
 struct ModelArgs {
-    /// Model directory (holding kse.json) [default: $KSE_MODEL_DIR, else
-    /// models/multilingual-e5-small of the build tree the program sits in
-    /// (<exe>/../../models/...), else share/kse/models/multilingual-e5-small
-    /// of an installed tree (<exe>/../share/kse/models/...)]
+    /// Model directory (holding kse.json) [default: $KSE_MODEL_DIR, else the
+    /// default model kse-ko-small: models/kse-ko-small of the build tree the
+    /// program sits in (<exe>/../../models/...), else
+    /// share/kse/models/kse-ko-small of an installed tree
+    /// (<exe>/../share/kse/models/...)]
     #[arg(long, global = true, value_name = "DIR")]
     model: Option<PathBuf>,
 
@@ -257,34 +253,13 @@ fn main() {
     }
 }
 
-/// The model directory: `--model`, else `$KSE_MODEL_DIR`, else the default
-/// model of the build or installed tree the program sits in.
+/// The model directory: `--model`, else the library's default model
+/// (`$KSE_MODEL_DIR`, else the build or installed tree the program sits in).
 fn model_dir(args: &ModelArgs) -> Result<PathBuf> {
     if let Some(m) = &args.model {
         return Ok(m.clone());
     }
-    if let Some(m) = std::env::var_os(MODEL_ENV).filter(|m| !m.is_empty()) {
-        return Ok(PathBuf::from(m));
-    }
-    let exe = std::env::current_exe().map_err(|e| CliError::io("cannot find this program's path", e))?;
-    let bin = exe.parent().unwrap_or(Path::new("/"));
-    let mut looked = Vec::new();
-    // target/release/kse -> <repo>/models/...; <prefix>/bin/kse -> <prefix>/share/kse/models/...
-    let build_tree = bin.parent().and_then(Path::parent).map(|root| root.join("models").join(DEFAULT_MODEL));
-    let installed = bin.parent().map(|prefix| prefix.join("share/kse/models").join(DEFAULT_MODEL));
-    for dir in [build_tree, installed].into_iter().flatten() {
-        if dir.join("kse.json").is_file() {
-            return Ok(dir);
-        }
-        looked.push(dir.display().to_string());
-    }
-    Err(CliError::new(
-        Exit::Runtime,
-        format!(
-            "no model directory: --model not given, ${MODEL_ENV} not set, and no kse.json in {}; pass --model DIR",
-            looked.join(" or ")
-        ),
-    ))
+    kse::default_model::default_model_dir().map_err(|e| CliError::new(Exit::Runtime, format!("{}; pass --model DIR", e.message())))
 }
 
 fn open_encoder(args: &ModelArgs) -> Result<(Encoder, PathBuf)> {

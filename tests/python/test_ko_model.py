@@ -1,0 +1,136 @@
+"""The committed default model, models/kse-ko-small, against its recipe (MODEL.md).
+
+Checks what can be checked without PyTorch: the files and their checksums, the
+size limit, the manifest, that tools/prune_vocab.py rebuilds the committed
+tokenizer byte for byte, that the embedding table is exactly e5-small's INT4
+rows for that vocabulary, that the matrices are weight-only int8 (no
+activation quantisation), and the int8 quantiser itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from conftest import DATA_DIR, REPO, require
+
+sys.path.insert(0, str(REPO / "tools"))
+import e5s1  # noqa: E402
+from convert_e5s1 import Q8_BLOCK, quantize_q8  # noqa: E402
+
+KO = REPO / "models" / "kse-ko-small"
+E5_SRC = REPO / ".cache" / "models-src"
+MAX_BYTES = 40_000_000
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_files_match_their_checksums_and_fit_40_mb():
+    lines = (KO / "SHA256SUMS").read_text().splitlines()
+    listed = {}
+    for line in lines:
+        digest, name = line.split("  ")
+        listed[name] = digest
+    assert set(listed) == {"kse.json", "model.onnx", "tokenizer.json"}
+    for name, digest in listed.items():
+        assert sha256(KO / name) == digest, f"{name} differs from SHA256SUMS"
+    total = sum(p.stat().st_size for p in KO.iterdir() if p.is_file())
+    assert total <= MAX_BYTES, f"models/kse-ko-small is {total} bytes, over {MAX_BYTES}"
+
+
+def test_manifest():
+    m = json.loads((KO / "kse.json").read_text())
+    assert (m["name"], m["dim"], m["pooling"], m["normalize"], m["prefix"], m["max_tokens"]) == (
+        "kse-ko-small", 384, "mean", True, "query: ", 512)
+    assert any("KorSTS" in a and "CC BY-SA 4.0" in a for a in m["attribution"])
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory):
+    """tools/prune_vocab.py run again on e5-small's tokenizer and the training data."""
+    tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
+    require(DATA_DIR / "korsts" / "sts-train.tsv", "KorSTS train")
+    out = tmp_path_factory.mktemp("prune")
+    subprocess.run([sys.executable, str(REPO / "tools" / "prune_vocab.py"), "--tokenizer", str(tok), "--out", str(out),
+                    "--corpus", str(DATA_DIR / "korsts" / "sts-train.tsv"),
+                    str(DATA_DIR / "klue-sts" / "klue_sts_train.csv"), "--check"],
+                   check=True, capture_output=True)
+    return out
+
+
+def test_prune_vocab_rebuilds_the_committed_tokenizer(pruned):
+    assert (pruned / "tokenizer.json").read_bytes() == (KO / "tokenizer.json").read_bytes()
+
+
+def test_training_sentences_tokenise_as_with_the_full_vocabulary(pruned):
+    from tokenizers import Tokenizer
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from sts_data import read_pairs
+
+    full = Tokenizer.from_file(str(E5_SRC / "tokenizer.json"))
+    small = Tokenizer.from_file(str(KO / "tokenizer.json"))
+    rows = json.loads((pruned / "vocab-map.json").read_text())["base_rows"]
+    pairs = read_pairs(DATA_DIR / "korsts" / "sts-train.tsv")[:500]
+    texts = [s for a, b, _ in pairs for s in (a, b)] + ["Hello, world! 2024년 KLUE", "한국어 문장 임베딩"]
+    for text, a, b in zip(texts, full.encode_batch(texts), small.encode_batch(texts)):
+        assert [rows[i] for i in b.ids] == a.ids, text
+    # a text outside the training data may be cut into smaller pieces, never into unknowns that were known
+    exotic = "Kubernetes 클러스터에서 PostgreSQL 복제본을 늘렸다"
+    a, b = full.encode(exotic), small.encode(exotic)
+    unk = small.token_to_id("<unk>")
+    assert unk not in b.ids and len(b.ids) >= len(a.ids)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return onnx.load(str(KO / "model.onnx"))
+
+
+def test_embedding_is_e5_int4_rows_exactly(pruned, graph):
+    f = e5s1.open_e5s1(require(E5_SRC / "e5-small-q4.bin", "e5-small E5S1 file (make setup-dev)"))
+    rows = np.array(json.loads((pruned / "vocab-map.json").read_text())["base_rows"])
+    inits = {t.name: t for t in graph.graph.initializer}
+    q, s = f.int4("emb.word")
+    scales = numpy_helper.to_array(inits["emb.word.scale"])
+    np.testing.assert_array_equal(scales, s[rows])
+    packed = np.frombuffer(inits["emb.word.q"].raw_data, np.uint8)
+    want = q[rows].reshape(-1).view(np.uint8) & 0x0F
+    got = np.empty(packed.size * 2, np.uint8)
+    got[0::2], got[1::2] = packed & 0x0F, packed >> 4
+    np.testing.assert_array_equal(got[: want.size], want)
+
+
+def test_weights_only_quantisation(graph):
+    ops = {(n.domain or "ai.onnx", n.op_type) for n in graph.graph.node}
+    forbidden = {"DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "DynamicQuantizeMatMul",
+                 "MatMulIntegerToFloat", "MatMulNBits", "QuantizeLinear"}
+    assert not {op for _, op in ops} & forbidden, sorted(ops)
+    int8 = [t for t in graph.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(int8) == 12 * 6, "one int8 tensor per transformer matrix"
+    stored = sum(np.prod(t.dims) for t in int8)
+    assert stored == 12 * (4 * 384 * 384 + 2 * 384 * 1536)
+
+
+def test_quantize_q8_bounds_and_zero_blocks():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(8, 4 * Q8_BLOCK)).astype(np.float32)
+    w[0, :Q8_BLOCK] = 0
+    q = quantize_q8(w)
+    again = quantize_q8(w)
+    np.testing.assert_array_equal(q.q, again.q)
+    back = (q.q.reshape(8, 4, Q8_BLOCK).astype(np.float32) * q.scales[..., None]).reshape(w.shape)
+    err = np.abs(back - w).reshape(8, 4, Q8_BLOCK).max(axis=2)
+    assert (err <= q.scales / 2 + 1e-7).all()
+    assert (back[0, :Q8_BLOCK] == 0).all() and q.scales[0, 0] == 0
+    assert np.abs(q.q).max() == 127

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Write the fine-tuned Korean encoder (tools/train_ko.py) as a compact kse model directory.
+
+    python tools/export_ko.py --weights target/ko-model/train/weights.npz \
+        --prune target/ko-model/prune --e5s1 .cache/models-src/e5-small-q4.bin \
+        --out models/kse-ko-small
+
+Storage (weight-only, deterministic; activations are never quantised):
+  - the 72 transformer matrices as int8 with one float32 scale per block of 32
+    inputs (symmetric, round to nearest even), expanded by Cast + Mul on
+    initializers, which ONNX Runtime folds into float32 weights when the
+    session is created: int8 on disk, float32 arithmetic at run time;
+  - the pruned word embedding as the exact INT4 blocks of the E5S1 file (it is
+    not trained), read with com.microsoft GatherBlockQuantized;
+  - everything else (position embedding, biases, layer norms) float32.
+
+One file, model.onnx, beside the pruned tokenizer.json and kse.json. The same
+inputs give the same bytes.
+
+With --fp32 the matrices stay float32 (the reference for the int8 storage).
+With --unpruned E5_TOKENIZER it writes the same trained model with e5-small's
+whole vocabulary instead (all 250,037 embedding rows from the E5S1 file, the
+original tokenizer.json): the "before" of the pruning comparison in MODEL.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e5s1  # noqa: E402
+from convert_e5s1 import E5_ATTRIBUTION, GraphConfig, Q4, build_model, make_manifest, quantize_q8, write_model_dir  # noqa: E402
+
+NAME = "kse-ko-small"
+ATTRIBUTION = E5_ATTRIBUTION + [
+    "fine-tuned on KorSTS train (Ham et al., 2020, arXiv:2004.03289; kakaobrain/KorNLUDatasets) and "
+    "KLUE STS v1.1 train (Park et al., 2021, arXiv:2105.09680), both CC BY-SA 4.0",
+    "vocabulary pruned to Korean, fine-tuned and exported by kse tools/prune_vocab.py, tools/train_ko.py, "
+    "tools/export_ko.py; see MODEL.md",
+]
+
+
+class ExportError(Exception):
+    pass
+
+
+def weights_for_export(trained: dict, f: e5s1.E5S1, base_rows: np.ndarray, unpruned: bool = False,
+                       fp32: bool = False) -> dict:
+    exact = f.dequantize("emb.word", rows=base_rows)
+    if trained["emb.word"].shape != exact.shape or not np.array_equal(trained["emb.word"], exact):
+        raise ExportError("the word embedding differs from the E5S1 rows: export needs a model trained with "
+                          "--freeze-embeddings (the table is stored as the original INT4 blocks)")
+    q, s = f.int4("emb.word")
+    if not unpruned:
+        q, s = q[base_rows], s[base_rows]
+    out = {"emb.word": Q4(np.ascontiguousarray(q), np.ascontiguousarray(s))}
+    for name, arr in trained.items():
+        if name == "emb.word":
+            continue
+        layer, _, part = name.partition(".")
+        out[name] = quantize_q8(arr) if part in e5s1.LAYER_Q4 and not fp32 else arr.astype(np.float32)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--weights", type=Path, required=True, help="train_ko.py weights.npz")
+    ap.add_argument("--prune", type=Path, required=True, help="prune_vocab.py output directory")
+    ap.add_argument("--e5s1", type=Path, required=True, help="the E5S1 file training started from")
+    ap.add_argument("--out", type=Path, required=True, help="model directory to write")
+    ap.add_argument("--fp32", action="store_true",
+                    help="store the transformer matrices as float32 (the reference for the int8 comparison)")
+    ap.add_argument("--unpruned", type=Path, metavar="E5_TOKENIZER",
+                    help="write the model with e5-small's whole vocabulary and this (original) tokenizer.json")
+    args = ap.parse_args(argv)
+
+    base_rows = np.array(json.loads((args.prune / "vocab-map.json").read_text())["base_rows"], np.int64)
+    f = e5s1.open_e5s1(args.e5s1)
+    with np.load(args.weights) as z:
+        trained = {k: z[k] for k in z.files}
+    try:
+        weights = weights_for_export(trained, f, base_rows, unpruned=args.unpruned is not None, fp32=args.fp32)
+    except ExportError as e:
+        print(f"export_ko: error: {e}", file=sys.stderr)
+        return 1
+    c = f.config
+    cfg = GraphConfig(hidden=c.hidden, layers=c.layers, heads=c.heads, ffn=c.ffn, vocab=weights["emb.word"].q.shape[0],
+                      max_positions=c.max_positions, eps=c.eps, graph_name=NAME, q8_op="fold")
+    model = build_model(cfg, weights)
+    name = NAME + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
+    manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=ATTRIBUTION)
+    tokenizer = args.unpruned or args.prune / "tokenizer.json"
+    for path, size, digest in write_model_dir(args.out, model, tokenizer, manifest):
+        print(f"{path}  {size} bytes  sha256 {digest}")
+    total = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
+    print(f"{args.out}: {total} bytes in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
