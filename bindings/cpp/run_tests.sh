@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 out=target/cpp
-model=${KSE_MODEL_DIR:-$repo/models/multilingual-e5-small}
+model=${KSE_MODEL_DIR:-$repo/models/kse-ko-small}
 start=$SECONDS
 
 fail() { echo "bindings/cpp/run_tests.sh: $*" >&2; exit 1; }
@@ -67,6 +67,20 @@ if readelf -d "$tmp/example-static/similarity" | grep -q 'NEEDED.*libkse'; then 
 KSE_ORT_LIBRARY="$prefix/lib/kse/libonnxruntime.so.1" "$tmp/example-static/similarity" "$model" > "$out/similarity-static.out"
 diff "$out/similarity.out" "$out/similarity-static.out" || fail "static and shared examples differ"
 echo "static example (kse::kse_static): same output"
+
+# Without MODEL_DIR the example passes no directory and libkse looks for its
+# default model: $KSE_MODEL_DIR, else beside the installed libkse (not
+# installed here: KSE_INSTALL_MODELS=0), from any working directory.
+(cd / && KSE_MODEL_DIR="$model" "$tmp/example/similarity") > "$out/similarity-default.out" ||
+  fail "the example without MODEL_DIR (KSE_MODEL_DIR=$model) failed"
+diff "$out/similarity.out" "$out/similarity-default.out" || fail "the example without MODEL_DIR differs"
+if (cd / && env -u KSE_MODEL_DIR "$tmp/example/similarity") > /dev/null 2> "$out/similarity-nomodel.err"; then
+  fail "the example found a default model in a prefix installed without models"
+fi
+looked_for="$(cd "$prefix" && pwd -P)/share/kse/models/kse-ko-small"
+grep -q KSE_ERR_MODEL_NOT_FOUND "$out/similarity-nomodel.err" && grep -qF "$looked_for" "$out/similarity-nomodel.err" ||
+  fail "no model installed: expected KSE_ERR_MODEL_NOT_FOUND naming $looked_for, got: $(cat "$out/similarity-nomodel.err")"
+echo "example without MODEL_DIR: \$KSE_MODEL_DIR is used; with none, the installed tree's share/kse/models/kse-ko-small is looked for"
 
 cmake -S bindings/cpp/tests/package -B "$tmp/package" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
   -DKSE_C_EXAMPLE="$repo/examples/c/similarity.c" >/dev/null

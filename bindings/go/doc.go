@@ -2,13 +2,19 @@
 // sentences into embedding vectors in-process through libkse's C ABI
 // (include/kse.h) and ONNX Runtime.
 //
-//	enc, err := kse.New(kse.Options{ModelDir: "models/multilingual-e5-small"})
+//	enc, err := kse.New(kse.Options{}) // the default model, kse-ko-small
 //	if err != nil {
 //		log.Fatal(err)
 //	}
 //	defer enc.Close()
 //	vecs, err := enc.Encode([]string{"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다."})
 //	// vecs[i] has enc.Dim() float32s (384 for the default model), L2-normalised.
+//
+// Options.ModelDir names a model directory (kse.New(kse.Options{ModelDir:
+// "models/kse-ko-small"})); left empty, libkse loads its default model,
+// kse-ko-small: $KSE_MODEL_DIR if set, else models/kse-ko-small of the build
+// tree or share/kse/models/kse-ko-small of the installed tree that libkse
+// sits in, so it works from any working directory.
 //
 // # Building
 //

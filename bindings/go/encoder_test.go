@@ -3,6 +3,7 @@ package kse_test
 import (
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,9 +23,9 @@ func TestVersion(t *testing.T) {
 
 func TestEncodeBasic(t *testing.T) {
 	enc := defaultEncoder(t)
-	if enc.Dim() != 384 || enc.MaxTokens() != 512 || enc.ModelName() != "multilingual-e5-small" {
-		t.Fatalf("Dim %d, MaxTokens %d, ModelName %q; want 384, 512, multilingual-e5-small",
-			enc.Dim(), enc.MaxTokens(), enc.ModelName())
+	if enc.Dim() != 384 || enc.MaxTokens() != 512 || enc.ModelName() != defaultModelName {
+		t.Fatalf("Dim %d, MaxTokens %d, ModelName %q; want 384, 512, %s",
+			enc.Dim(), enc.MaxTokens(), enc.ModelName(), defaultModelName)
 	}
 	texts := []string{"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다.", "한 여자가 양파를 썰고 있다."}
 	vecs, err := enc.Encode(texts)
@@ -200,9 +201,54 @@ func TestErrorModelNotFound(t *testing.T) {
 	}
 }
 
+// An empty ModelDir passes NULL to kse_create: the library's default model
+// (kse-ko-small), found beside the build tree's libkse when $KSE_MODEL_DIR is
+// not set.
+func TestDefaultModel(t *testing.T) {
+	t.Setenv("KSE_MODEL_DIR", "") // restored after the test
+	os.Unsetenv("KSE_MODEL_DIR")
+	enc := newEncoder(t, kse.Options{})
+	if enc.Dim() != 384 || enc.MaxTokens() != 512 || enc.ModelName() != defaultModelName {
+		t.Fatalf("kse.New(Options{}): Dim %d, MaxTokens %d, ModelName %q; want 384, 512, %s",
+			enc.Dim(), enc.MaxTokens(), enc.ModelName(), defaultModelName)
+	}
+	texts := []string{"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다."}
+	got, err := enc.EncodeFlat(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := defaultEncoder(t).EncodeFlat(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(got, want); d > 1e-6 {
+		t.Fatalf("default model vs %s: vectors differ by %g", defaultModelDir(t), d)
+	}
+	// Other options apply with the default model too.
+	withOpts := newEncoder(t, kse.Options{Sessions: 2, BatchTokens: 64})
+	if withOpts.ModelName() != defaultModelName {
+		t.Fatalf("kse.New(Options{Sessions: 2, BatchTokens: 64}): ModelName %q; want %s", withOpts.ModelName(), defaultModelName)
+	}
+}
+
+// $KSE_MODEL_DIR names the default model's directory; a missing one is
+// StatusModelNotFound naming it.
+func TestDefaultModelEnvMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-model")
+	t.Setenv("KSE_MODEL_DIR", missing)
+	enc, err := kse.New(kse.Options{})
+	if enc != nil {
+		enc.Close()
+		t.Fatal("New returned an encoder for a missing $KSE_MODEL_DIR")
+	}
+	var kerr *kse.Error
+	if !errors.As(err, &kerr) || kerr.Status != kse.StatusModelNotFound || !strings.Contains(kerr.Message, missing) {
+		t.Fatalf("err = %v; want StatusModelNotFound naming %s", err, missing)
+	}
+}
+
 func TestErrorOptions(t *testing.T) {
 	for _, opts := range []kse.Options{
-		{},
 		{ModelDir: testModelDir(t, "tiny-seed"), Sessions: -1},
 		{ModelDir: testModelDir(t, "tiny-seed"), BatchTokens: -5},
 		{ModelDir: "bad\x00dir"},

@@ -3,13 +3,14 @@ package kse_test
 import (
 	"fmt"
 	"log"
-	"path/filepath"
 
 	kse "github.com/kse-project/kse/bindings/go"
 )
 
 func ExampleEncoder_Encode() {
-	enc, err := kse.New(kse.Options{ModelDir: filepath.Join(repoRoot, "models", "multilingual-e5-small")})
+	// Options{} loads the default model, kse-ko-small; name another with
+	// Options{ModelDir: "models/..."}.
+	enc, err := kse.New(kse.Options{})
 	if err != nil {
 		log.Fatal(err) // e.g. kse: KSE_ERR_MODEL_NOT_FOUND: ... (run `make setup`)
 	}
@@ -35,6 +36,6 @@ func ExampleEncoder_Encode() {
 	fmt.Printf("%s, %d-d\n", enc.ModelName(), enc.Dim())
 	fmt.Println("closest:", candidates[best])
 	// Output:
-	// multilingual-e5-small, 384-d
+	// kse-ko-small, 384-d
 	// closest: 남자가 기타를 연주한다.
 }

@@ -31,8 +31,11 @@ func requirePath(t testing.TB, path, setup string) string {
 	return path
 }
 
+// defaultModelName is the model libkse loads when given no directory.
+const defaultModelName = "kse-ko-small"
+
 func defaultModelDir(t testing.TB) string {
-	dir := filepath.Join(repoRoot, "models", "multilingual-e5-small")
+	dir := filepath.Join(repoRoot, "models", defaultModelName)
 	requirePath(t, filepath.Join(dir, "kse.json"), "make setup")
 	return dir
 }

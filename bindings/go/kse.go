@@ -22,12 +22,15 @@ import (
 	"unsafe"
 )
 
-// Options configure New. The zero value of every field except ModelDir means
-// "the library's default", so Options{ModelDir: dir} is a complete, sensible
-// configuration.
+// Options configure New. The zero value of every field means "the library's
+// default", so Options{} (the default model) and Options{ModelDir: dir} are
+// complete, sensible configurations.
 type Options struct {
 	// ModelDir is the model directory (kse.json, model.onnx, tokenizer.json).
-	// Required.
+	// "" means the library's default model, kse-ko-small: the directory in
+	// $KSE_MODEL_DIR if set, else models/kse-ko-small of the build tree or
+	// share/kse/models/kse-ko-small of the installed tree that libkse sits in
+	// (StatusModelNotFound, naming the places looked at, if none has it).
 	ModelDir string
 	// IntraThreads is ONNX Runtime's intra-op thread count per session;
 	// 0 means the machine's cores divided among the sessions.
@@ -95,7 +98,8 @@ func VersionNumber() int { return int(C.kse_version_number()) }
 // against, in VersionNumber's form.
 const HeaderVersionNumber = int(C.KSE_VERSION_NUMBER)
 
-// New loads the model directory in opts.ModelDir and creates an encoder.
+// New loads the model directory in opts.ModelDir (or, when it is "", the
+// default model kse-ko-small; see Options.ModelDir) and creates an encoder.
 // Loading takes about a second for the default model: do it once and share
 // the encoder between goroutines.
 func New(opts Options) (*Encoder, error) {
@@ -128,17 +132,16 @@ func New(opts Options) (*Encoder, error) {
 	} else {
 		co.truncation = C.KSE_TRUNCATE
 	}
-	if opts.ModelDir == "" {
-		return nil, &Error{Status: StatusInvalidArgument, Message: "Options.ModelDir is empty; set it to a model directory"}
-	}
 	if strings.IndexByte(opts.ModelDir, 0) >= 0 || strings.IndexByte(opts.ORTLibrary, 0) >= 0 {
 		return nil, &Error{Status: StatusInvalidArgument, Message: "Options.ModelDir or Options.ORTLibrary contains a NUL byte"}
 	}
 	// co is Go memory holding C pointers, which cgo allows; the strings are
 	// NUL-terminated C copies, freed on return since kse_create only reads
-	// them while it runs.
-	co.model_dir = C.CString(opts.ModelDir)
-	defer C.free(unsafe.Pointer(co.model_dir))
+	// them while it runs. An empty ModelDir stays NULL: the default model.
+	if opts.ModelDir != "" {
+		co.model_dir = C.CString(opts.ModelDir)
+		defer C.free(unsafe.Pointer(co.model_dir))
+	}
 	if opts.ORTLibrary != "" {
 		co.ort_library_path = C.CString(opts.ORTLibrary)
 		defer C.free(unsafe.Pointer(co.ort_library_path))

@@ -23,7 +23,7 @@ command -v pkg-config >/dev/null || { echo "bindings/go/run_tests.sh: pkg-config
 command -v gcc >/dev/null || command -v cc >/dev/null || { echo "bindings/go/run_tests.sh: no C compiler for cgo; install gcc" >&2; exit 1; }
 need target/release/libkse.so "make setup"
 need target/release/libonnxruntime.so.1 "make setup"
-need models/multilingual-e5-small/kse.json "make setup"
+need models/kse-ko-small/kse.json "make setup"
 need target/test-models/tiny-e5/kse.json "make test-models"
 need target/test-models/tiny-seed/kse.json "make test-models"
 need target/xlang/reference.f32 "make xlang-reference"
@@ -65,13 +65,18 @@ grep -q '^ok ' "$out/test.log"
 
 echo "== example (build tree)"
 (cd examples/go && go build -o "$root/$out/bin/similarity" .)
-"$out/bin/similarity" models/multilingual-e5-small | tee "$out/similarity.out"
+"$out/bin/similarity" models/kse-ko-small | tee "$out/similarity.out"
 # A 4 x 4 matrix whose diagonal (the paraphrase pairs) beats every other entry in its row.
 awk -F'[][ ]+' '/^\[/ {
     rows++; best = 2
     for (j = 3; j <= 5; j++) if ($j + 0 > $best + 0) best = j
     if (NF != 6 || best != rows + 1) { print "row " rows ": diagonal is not the largest: " $0; bad = 1 }
   } END { if (rows != 4 || bad) exit 1; print "similarity matrix: diagonal dominates" }' "$out/similarity.out"
+# Without MODEL_DIR (and $KSE_MODEL_DIR unset above), from another working
+# directory: libkse's default model, the same one as models/kse-ko-small.
+(cd / && "$root/$out/bin/similarity") > "$out/similarity-default.out"
+diff "$out/similarity.out" "$out/similarity-default.out"
+echo "example without MODEL_DIR: the default model, same output"
 
 echo "== example (installed tree, pkg-config from make install)"
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/kse-go-install.XXXXXX")
@@ -82,7 +87,7 @@ PREFIX="$prefix" KSE_INSTALL_MODELS=0 bash scripts/install.sh >/dev/null
 if ldd "$out/bin/similarity-installed" | grep -q "$root/target/release"; then
   echo "the installed build links the build tree's libkse" >&2; exit 1
 fi
-"$out/bin/similarity-installed" models/multilingual-e5-small > "$out/similarity-installed.out"
+"$out/bin/similarity-installed" models/kse-ko-small > "$out/similarity-installed.out"
 diff "$out/similarity.out" "$out/similarity-installed.out"
 echo "installed build: same output"
 

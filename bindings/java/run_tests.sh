@@ -6,7 +6,7 @@
 # `make xlang-reference` to have been run, a JDK 17+, Maven 3.8+ and gcc.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for f in target/release/libkse.so target/release/libonnxruntime.so.1 models/multilingual-e5-small/kse.json; do
+for f in target/release/libkse.so target/release/libonnxruntime.so.1 models/kse-ko-small/kse.json; do
   [ -e "$f" ] || { echo "run_tests.sh: $f is missing; run \`make setup\`" >&2; exit 1; }
 done
 [ -e target/test-models/tiny-e5/kse.json ] || { echo "run_tests.sh: test models missing; run \`make test-models\`" >&2; exit 1; }
@@ -47,8 +47,15 @@ done
 
 # The example, from the jar alone: a 4 x 4 matrix whose diagonal (the
 # paraphrase pairs) beats every other entry in its row.
-java -cp "$jar" examples/java/Similarity.java models/multilingual-e5-small | tee target/java/similarity.out
+java -cp "$jar" examples/java/Similarity.java models/kse-ko-small | tee target/java/similarity.out
 awk '/^\[/ { gsub(/[\[\]]/, ""); n++; best = 1; for (j = 1; j <= NF; j++) if ($j + 0 > $best + 0) best = j;
              if (best != n) { print "row " n ": diagonal is not the largest: " $0; bad = 1 } }
      END { if (n != 4) { print "expected 4 rows, got " n; bad = 1 } exit bad }' target/java/similarity.out
 echo "java example: diagonal dominates"
+# Without MODEL_DIR or $KSE_MODEL_DIR, from another directory, on the tree's
+# libkse: the default model, found beside it; the same matrix.
+root=$PWD
+(cd / && env -u KSE_MODEL_DIR java -Dkse.library="$root/target/release/libkse.so" -cp "$root/$jar" \
+  "$root/examples/java/Similarity.java") > target/java/similarity-default.out
+diff target/java/similarity.out target/java/similarity-default.out
+echo "java example without MODEL_DIR: the default model, same output"

@@ -13,12 +13,12 @@ check() {  # path, the command that makes it
 }
 check "$py" "make setup"
 check target/release/libkse.so "make setup"
-check models/multilingual-e5-small/kse.json "make setup"
+check models/kse-ko-small/kse.json "make setup"
 check target/test-models/tiny-e5/kse.json "make test-models"
 check target/xlang/reference.f32 "make xlang-reference"
 [ "$missing" = 0 ] || exit 1
 
 mkdir -p target/python
 "$py" -m pytest -q -p no:cacheprovider bindings/python/tests "$@"
-echo "--- examples/python/similarity.py"
+echo "--- examples/python/similarity.py (the default model, kse-ko-small)"
 "$py" examples/python/similarity.py

@@ -2,7 +2,13 @@
  * Embeds the seed model card's example sentences and prints the 4 x 4 cosine
  * similarity matrix between the two groups, like the card does.
  *
- *   similarity [MODEL_DIR]        (default: $KSE_MODEL_DIR or models/multilingual-e5-small)
+ *   similarity [MODEL_DIR]
+ *
+ * Without MODEL_DIR it passes model_dir = NULL, so libkse loads its default
+ * model, kse-ko-small: the directory in $KSE_MODEL_DIR if set, else
+ * models/kse-ko-small of the build tree or share/kse/models/kse-ko-small of
+ * the installed tree that libkse sits in. It therefore works from any working
+ * directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +29,8 @@ static const char *const SENTENCES[8] = {
 };
 
 int main(int argc, char **argv) {
-    const char *model_dir = argc > 1 ? argv[1] : getenv("KSE_MODEL_DIR");
-    if (model_dir == NULL) model_dir = "models/multilingual-e5-small";
+    /* NULL: the library's default model (see above). */
+    const char *model_dir = argc > 1 ? argv[1] : NULL;
 
     if (kse_version_number() != KSE_VERSION_NUMBER) {
         fprintf(stderr, "kse.h is version %d but libkse is %s\n", KSE_VERSION_NUMBER, kse_version());

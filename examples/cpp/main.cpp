@@ -1,22 +1,21 @@
 // Embeds the seed model card's example sentences and prints the 4 x 4 cosine
 // similarity matrix between the two groups (paraphrase pairs on the diagonal).
 //
-//   similarity [MODEL_DIR]   (default: $KSE_MODEL_DIR, else the installed model)
+//   similarity [MODEL_DIR]
+//
+// Without MODEL_DIR it loads libkse's default model, kse-ko-small
+// (kse::Encoder(kse::default_model), model_dir NULL): $KSE_MODEL_DIR if set,
+// else models/kse-ko-small of the build tree or share/kse/models/kse-ko-small
+// of the installed tree that libkse.so sits in, so it works from any working
+// directory. (Linked with libkse.a, it looks beside the program instead: pass
+// MODEL_DIR or set KSE_MODEL_DIR.)
 #include <kse/kse.hpp>
 
 #include <cstdio>
-#include <cstdlib>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#ifndef KSE_DEFAULT_MODEL_DIR
-#define KSE_DEFAULT_MODEL_DIR "models/multilingual-e5-small"
-#endif
-
 int main(int argc, char** argv) {
-    const char* env = std::getenv("KSE_MODEL_DIR");
-    const std::string model_dir = argc > 1 ? argv[1] : env != nullptr ? env : KSE_DEFAULT_MODEL_DIR;
 
     const std::vector<std::string_view> sentences = {
         // group 1
@@ -33,7 +32,7 @@ int main(int argc, char** argv) {
 
     try {
         kse::check_version();  // kse.hpp and the loaded libkse agree
-        const kse::Encoder enc(model_dir);
+        const kse::Encoder enc = argc > 1 ? kse::Encoder(argv[1]) : kse::Encoder(kse::default_model);
         const kse::Embeddings emb = enc.encode(sentences);
 
         std::printf("model %s (kse %s), %zu-d, %zu tokens\n", enc.model_name().c_str(), kse::library_version(),

@@ -2,7 +2,13 @@
 // and prints the 4 x 4 cosine similarity matrix between the two groups, like
 // examples/c/similarity.c.
 //
-//	similarity [MODEL_DIR]   (default: $KSE_MODEL_DIR or models/multilingual-e5-small)
+//	similarity [MODEL_DIR]
+//
+// Without MODEL_DIR it uses libkse's default model, kse-ko-small
+// (kse.Options{} with ModelDir empty): $KSE_MODEL_DIR if set, else
+// models/kse-ko-small of the build tree or share/kse/models/kse-ko-small of
+// the installed tree that libkse sits in, so it works from any working
+// directory.
 package main
 
 import (
@@ -28,12 +34,9 @@ var groups = [2][4]string{
 }
 
 func main() {
-	modelDir := os.Getenv("KSE_MODEL_DIR")
+	modelDir := "" // the library's default model
 	if len(os.Args) > 1 {
 		modelDir = os.Args[1]
-	}
-	if modelDir == "" {
-		modelDir = "models/multilingual-e5-small"
 	}
 
 	enc, err := kse.New(kse.Options{ModelDir: modelDir})

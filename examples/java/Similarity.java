@@ -6,7 +6,15 @@
  *
  *   java -cp target/java/kse-0.1.0.jar examples/java/Similarity.java [MODEL_DIR]
  *
- * MODEL_DIR defaults to $KSE_MODEL_DIR, then models/multilingual-e5-small.
+ * Without MODEL_DIR it opens libkse's default model, kse-ko-small
+ * (KoreanSentenceEncoder.open()): $KSE_MODEL_DIR if set, else
+ * models/kse-ko-small of the build tree or share/kse/models/kse-ko-small of
+ * the installed tree that libkse sits in. The jar's own libkse is a temporary
+ * copy with no model beside it, so with the jar alone set KSE_MODEL_DIR (e.g.
+ * KSE_MODEL_DIR=models/kse-ko-small), or load the tree's libkse, which then
+ * works from any working directory:
+ *
+ *   java -Dkse.library=$PWD/target/release/libkse.so -cp target/java/kse-0.1.0.jar examples/java/Similarity.java
  */
 import dev.kse.KoreanSentenceEncoder;
 import dev.kse.KseException;
@@ -27,9 +35,9 @@ public class Similarity {
     };
 
     public static void main(String[] args) {
-        String env = System.getenv("KSE_MODEL_DIR");
-        Path modelDir = Path.of(args.length > 0 ? args[0] : env != null ? env : "models/multilingual-e5-small");
-        try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(modelDir)) {
+        try (KoreanSentenceEncoder enc = args.length > 0
+                ? KoreanSentenceEncoder.open(Path.of(args[0]))
+                : KoreanSentenceEncoder.open()) {  // the default model
             float[][] a = enc.encode(GROUP1);
             float[][] b = enc.encode(GROUP2);
             // The default model's vectors are L2-normalised, so the dot product is the cosine.

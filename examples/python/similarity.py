@@ -4,14 +4,18 @@ similarity matrix between the two groups (the Python twin of examples/c/similari
 
     python examples/python/similarity.py [MODEL_DIR]
 
-MODEL_DIR defaults to $KSE_MODEL_DIR, else models/multilingual-e5-small of
-this checkout. Uses the installed `kse` package (`pip install bindings/python`),
-or, when it is not installed, the one in this checkout's bindings/python.
+Without MODEL_DIR it uses libkse's default model, kse-ko-small
+(``kse.Encoder()``): $KSE_MODEL_DIR if set, else models/kse-ko-small of the
+build tree or share/kse/models/kse-ko-small of the installed tree that libkse
+sits in, so it works from any working directory. Uses the installed `kse`
+package (`pip install bindings/python`), or, when it is not installed, the one
+in this checkout's bindings/python (and its target/release/libkse.so). A wheel
+with its own bundled libkse has no model beside it: set $KSE_MODEL_DIR or name
+MODEL_DIR.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -37,9 +41,7 @@ GROUP_2 = [
 
 
 def main() -> int:
-    model_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-        "KSE_MODEL_DIR", str(REPO / "models" / "multilingual-e5-small")
-    )
+    model_dir = sys.argv[1] if len(sys.argv) > 1 else None  # None: libkse's default model
     try:
         with kse.Encoder(model_dir) as enc:
             vectors, stats = enc.encode_with_stats(GROUP_1 + GROUP_2)

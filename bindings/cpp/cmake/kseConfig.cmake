@@ -13,8 +13,9 @@
 # Variables:
 #   kse_INCLUDE_DIR  <prefix>/include (kse.h, kse/kse.hpp; kse.hpp needs C++17)
 #   kse_ORT_LIBRARY  <prefix>/lib/kse/libonnxruntime.so.1, kse's private ONNX Runtime
-#   kse_MODEL_DIR    <prefix>/share/kse/models/multilingual-e5-small (present when
-#                    the models were installed)
+#   kse_MODEL_DIR    <prefix>/share/kse/models/kse-ko-small, the default model
+#                    (present when the models were installed); libkse finds it
+#                    by itself when a program passes no model directory
 # Components (optional): shared, static.
 #
 # Every path is computed from this file's location, so the installed tree may
@@ -24,7 +25,7 @@ get_filename_component(_kse_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE
 
 set(kse_INCLUDE_DIR "${_kse_prefix}/include")
 set(kse_ORT_LIBRARY "${_kse_prefix}/lib/kse/libonnxruntime.so.1")
-set(kse_MODEL_DIR "${_kse_prefix}/share/kse/models/multilingual-e5-small")
+set(kse_MODEL_DIR "${_kse_prefix}/share/kse/models/kse-ko-small")
 
 foreach(_kse_file IN ITEMS "include/kse.h" "include/kse/kse.hpp" "lib/libkse.so.0")
   if(NOT EXISTS "${_kse_prefix}/${_kse_file}")

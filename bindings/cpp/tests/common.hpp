@@ -26,9 +26,11 @@ inline fs::path env_or(const char* name, const fs::path& fallback) {
     return v != nullptr && *v != '\0' ? fs::path(v) : fallback;
 }
 
+/// The name of the model libkse loads when given no directory.
+inline constexpr const char* default_model_name = "kse-ko-small";
 /// The default model (384-d), as the other languages' tests use it.
-inline fs::path model_dir() { return env_or("KSE_MODEL_DIR", fs::path(KSE_REPO_DIR) / "models/multilingual-e5-small"); }
-/// The 16-d test model with the default model's tokenizer.
+inline fs::path model_dir() { return env_or("KSE_MODEL_DIR", fs::path(KSE_REPO_DIR) / "models" / default_model_name); }
+/// The 16-d test model with multilingual-e5-small's tokenizer.
 inline fs::path tiny_dir() { return env_or("KSE_TEST_MODELS", fs::path(KSE_REPO_DIR) / "target/test-models") / "tiny-e5"; }
 /// sentences.txt and reference.f32 of the cross-language test.
 inline fs::path xlang_dir() { return fs::path(KSE_REPO_DIR) / "target/xlang"; }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <regex>
@@ -20,6 +21,7 @@
 
 namespace {
 
+using kse_test::default_model_name;
 using kse_test::lines;
 using kse_test::model_dir;
 using kse_test::rss_kib;
@@ -256,6 +258,58 @@ TEST(Errors, BadModelPath) {
     EXPECT_FALSE(contains(e.message(), "KSE_ERR_")) << "message() is the library's text alone";
     // Catchable as the standard base class.
     EXPECT_THROW(kse::Encoder("/nonexistent/kse-model"), std::runtime_error);
+}
+
+// ---------------------------------------------------------------- the default model
+
+// Sets (value non-null) or unsets an environment variable for one scope.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        const char* old = std::getenv(name);
+        had_ = old != nullptr;
+        if (had_) old_ = old;
+        if (value != nullptr) ::setenv(name, value, 1);
+        else ::unsetenv(name);
+    }
+    ~ScopedEnv() {
+        if (had_) ::setenv(name_, old_.c_str(), 1);
+        else ::unsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    bool had_ = false;
+    std::string old_;
+};
+
+// No directory: model_dir NULL, and the build tree's libkse finds the build
+// tree's models/kse-ko-small.
+TEST(DefaultModel, NoDirectoryLoadsKseKoSmall) {
+    const ScopedEnv env("KSE_MODEL_DIR", nullptr);
+    const kse::Encoder enc(kse::default_model);
+    EXPECT_EQ(enc.model_name(), default_model_name);
+    EXPECT_EQ(enc.dim(), 384u);
+    EXPECT_EQ(enc.max_tokens(), 512u);
+    const std::vector<std::string> texts = {"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다."};
+    const kse::Embeddings got = enc.encode(texts);
+    const kse::Encoder named(std::filesystem::path(KSE_REPO_DIR) / "models" / default_model_name);
+    const kse::Embeddings want = named.encode(texts);
+    EXPECT_LE(max_abs_diff(got.data(), want.data(), want.size()), 1e-6f);
+
+    kse::Options o;
+    o.sessions = 2;
+    const kse::Encoder from_options(o);  // Options alone: the default model too
+    EXPECT_EQ(from_options.model_name(), default_model_name);
+}
+
+TEST(DefaultModel, MissingKseModelDirIsModelNotFoundNamingIt) {
+    const ScopedEnv env("KSE_MODEL_DIR", "/nonexistent/kse-default-model");
+    const kse::Error e = error_of([] { kse::Encoder enc(kse::default_model); });
+    EXPECT_EQ(e.status(), KSE_ERR_MODEL_NOT_FOUND);
+    EXPECT_TRUE(contains(e.message(), "/nonexistent/kse-default-model")) << e.message();
 }
 
 TEST(Errors, BadOption) {

@@ -2,9 +2,13 @@
 
     import kse
 
-    with kse.Encoder("models/multilingual-e5-small") as enc:
+    with kse.Encoder() as enc:                              # the default model, kse-ko-small
         vectors = enc.encode(["안녕하세요", "반갑습니다"])   # numpy float32 [2, 384]
         print(vectors @ vectors.T)                          # cosine similarities
+
+``kse.Encoder()`` loads libkse's default model (``$KSE_MODEL_DIR``, else
+``models/kse-ko-small`` beside libkse's build or installed tree);
+``kse.Encoder("path/to/model")`` loads a model directory.
 
 libkse is found through `KSE_LIBRARY` (a path to libkse.so), then the copy
 bundled in the package (wheels built with the native libraries), then

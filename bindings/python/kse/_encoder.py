@@ -68,8 +68,10 @@ def _u32(name: str, value: int) -> int:
 class Encoder:
     """A loaded embedding model (a kse model directory).
 
-        with kse.Encoder("models/multilingual-e5-small") as enc:
+        with kse.Encoder() as enc:                           # the default model, kse-ko-small
             vectors = enc.encode(["안녕하세요", "반갑습니다"])   # float32 [2, enc.dim]
+
+        enc = kse.Encoder("models/kse-ko-small")             # or name a model directory
 
     Loading takes about a second: create one encoder and share it. It is
     thread-safe: any number of Python threads may call `encode` and
@@ -79,7 +81,12 @@ class Encoder:
     `InvalidHandleError` (a `ValueError`).
 
     Args:
-        model_dir: the model directory (holds kse.json).
+        model_dir: the model directory (holds kse.json); None (the default)
+            loads libkse's default model, kse-ko-small: the directory in
+            ``$KSE_MODEL_DIR`` if set, else ``models/kse-ko-small`` of the
+            build tree or ``share/kse/models/kse-ko-small`` of the installed
+            tree that libkse sits in (`ModelNotFoundError` naming the places
+            looked at if none has it).
         intra_threads: ONNX Runtime threads per session; 0 = the machine's
             cores divided among the sessions.
         sessions: how many encode calls run at the same time.
@@ -98,7 +105,7 @@ class Encoder:
 
     def __init__(
         self,
-        model_dir: PathLike,
+        model_dir: Optional[PathLike] = None,
         *,
         intra_threads: int = 0,
         sessions: int = 1,
@@ -119,10 +126,13 @@ class Encoder:
                 f"libkse {lib.kse_version().decode()} does not accept this binding's kse_options "
                 f"({ctypes.sizeof(opts)} bytes)",
             )
-        path = os.fsencode(model_dir)
-        if b"\0" in path:
-            raise binding_error(Status.INVALID_ARGUMENT, "model_dir contains a NUL character")
-        opts.model_dir = path
+        if model_dir is None:
+            opts.model_dir = None  # NULL: libkse finds its default model
+        else:
+            path = os.fsencode(model_dir)
+            if b"\0" in path:
+                raise binding_error(Status.INVALID_ARGUMENT, "model_dir contains a NUL character")
+            opts.model_dir = path
         opts.intra_threads = _u32("intra_threads", intra_threads)
         opts.sessions = _u32("sessions", sessions)
         if batch_tokens is not None:
@@ -136,7 +146,7 @@ class Encoder:
             raise self._error(lib, status, err)
         self._lib = lib
         self._handle = handle.value
-        self._model_dir = os.fsdecode(model_dir)
+        self._model_dir = os.fsdecode(model_dir) if model_dir is not None else None
         self._sessions = sessions
         self._dim = int(lib.kse_dim(self._handle))
         self._max_tokens = int(lib.kse_max_tokens(self._handle))
@@ -163,8 +173,9 @@ class Encoder:
         return self._name
 
     @property
-    def model_dir(self) -> str:
-        """The model directory this encoder was created from."""
+    def model_dir(self) -> Optional[str]:
+        """The model directory this encoder was created from, or None when it
+        was created with the default model (``kse.Encoder()``)."""
         return self._model_dir
 
     @property
@@ -216,7 +227,8 @@ class Encoder:
             if self._handle is None:
                 raise binding_error(
                     Status.INVALID_HANDLE,
-                    f"this Encoder ({getattr(self, '_model_dir', '?')}) is closed; create a new one",
+                    f"this Encoder ({getattr(self, '_model_dir', None) or getattr(self, '_name', '?')}) "
+                    f"is closed; create a new one",
                 )
             self._active += 1
             return self._handle

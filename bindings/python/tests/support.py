@@ -15,7 +15,8 @@ REPO = BINDING.parents[1]
 sys.path.insert(0, str(BINDING))
 
 LIBRARY = Path(os.environ.get("KSE_LIBRARY", REPO / "target" / "release" / "libkse.so"))
-MODEL_DIR = Path(os.environ.get("KSE_MODEL_DIR", REPO / "models" / "multilingual-e5-small"))
+DEFAULT_MODEL = "kse-ko-small"  # the model libkse loads when given no directory
+MODEL_DIR = Path(os.environ.get("KSE_MODEL_DIR", REPO / "models" / DEFAULT_MODEL))
 TEST_MODELS = Path(os.environ.get("KSE_TEST_MODELS", REPO / "target" / "test-models"))
 XLANG = REPO / "target" / "xlang"
 WORK = REPO / "target" / "python"  # git-ignored scratch space for these tests

@@ -12,7 +12,7 @@ def test_encode_gives_float32_unit_rows(encoder):
     assert isinstance(v, np.ndarray)
     assert v.dtype == np.float32 and v.shape == (3, 384) and v.flags.c_contiguous
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
-    assert (encoder.dim, encoder.max_tokens, encoder.name) == (384, 512, "multilingual-e5-small")
+    assert (encoder.dim, encoder.max_tokens, encoder.name) == (384, 512, "kse-ko-small")
     # Paraphrases are closer than unrelated sentences.
     a, b, c = encoder.encode(["날씨가 정말 좋네요.", "오늘 날씨가 참 좋습니다.", "주식 시장이 폭락했다."])
     assert a @ b > a @ c + 0.05

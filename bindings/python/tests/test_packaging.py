@@ -138,7 +138,7 @@ def test_pip_install_into_a_venv_works_outside_the_repo(tmp_path):
     assert got["library"] == str(native / "libkse.so")
     assert got["maps"] == [str(native / "libkse.so"), str(native / "libonnxruntime.so.1")], got["maps"]
     assert not any(str(REPO / "bindings") in p for p in got["path"]), "the source tree must not be on sys.path"
-    assert got["name"] == "multilingual-e5-small"
+    assert got["name"] == "kse-ko-small"
     diff = float(np.abs(np.array(got["vectors"], dtype=np.float32) - ref[:3]).max())
     assert diff <= 1e-5, f"installed package vs reference: {diff}"
 

@@ -3,9 +3,18 @@
  *
  *   #include <kse/kse.hpp>
  *
- *   kse::Encoder enc("models/multilingual-e5-small");
+ *   kse::Encoder enc(kse::default_model);          // the default model, kse-ko-small
  *   kse::Embeddings emb = enc.encode({"안녕하세요", "반갑습니다"});
  *   float cos = kse::cosine(emb.row(0), emb.row(1));
+ *
+ *   kse::Encoder named("models/kse-ko-small");     // or a model directory
+ *
+ * The default model (kse::default_model, or an Encoder constructed from
+ * Options alone) is found by libkse: the directory in $KSE_MODEL_DIR if set,
+ * else models/kse-ko-small of the build tree or share/kse/models/kse-ko-small
+ * of the installed tree that libkse sits in (kse::Error with
+ * KSE_ERR_MODEL_NOT_FOUND, naming the places, otherwise). A program linked
+ * with libkse.a looks beside itself instead.
  *
  * Link with libkse: CMake `find_package(kse CONFIG REQUIRED)` and
  * `target_link_libraries(app PRIVATE kse::kse)`, or pkg-config `kse`.
@@ -102,6 +111,14 @@ struct Options {
     /// (KSE_ORT_LIBRARY, then beside libkse.so, then the system path).
     std::filesystem::path ort_library;
 };
+
+/// Selects libkse's default model (kse-ko-small) in kse::Encoder's
+/// constructor: `kse::Encoder enc(kse::default_model);`
+struct DefaultModel {
+    explicit constexpr DefaultModel() = default;
+};
+/// The DefaultModel tag.
+inline constexpr DefaultModel default_model{};
 
 /// Counts reported by an encode call.
 struct Stats {
@@ -237,23 +254,20 @@ public:
     /// KSE_ERR_MODEL_NOT_FOUND, KSE_ERR_MODEL_INVALID,
     /// KSE_ERR_RUNTIME_UNAVAILABLE, KSE_ERR_INVALID_ARGUMENT (bad option).
     explicit Encoder(const std::filesystem::path& model_dir, const Options& options = Options()) {
-        kse_options o;
-        Status st = KSE_OPTIONS_INIT(&o);
-        if (st != KSE_OK)
-            throw Error(st, "kse_options_init refused the kse_options of this kse.h: the header is newer than libkse");
         // kse takes UTF-8 paths; on POSIX the native encoding is passed through.
         const std::string dir = model_dir.string();
-        const std::string ort = options.ort_library.string();
-        o.model_dir = dir.c_str();
-        o.ort_library_path = ort.empty() ? nullptr : ort.c_str();
-        o.intra_threads = options.threads;
-        o.sessions = options.sessions;
-        if (options.batch_tokens != 0) o.batch_tokens = options.batch_tokens;
-        o.truncation = options.truncate ? KSE_TRUNCATE : KSE_TRUNCATION_ERROR;
-        kse_error err{};
-        st = kse_create(&o, &enc_, &err);
-        detail::check(st, err);
+        create(dir.c_str(), options);
     }
+
+    /// Loads libkse's default model, kse-ko-small (kse_options.model_dir
+    /// NULL): $KSE_MODEL_DIR if set, else models/kse-ko-small of the build
+    /// tree or share/kse/models/kse-ko-small of the installed tree that
+    /// libkse sits in. Throws kse::Error like the constructor above
+    /// (KSE_ERR_MODEL_NOT_FOUND naming the places looked at).
+    explicit Encoder(DefaultModel, const Options& options = Options()) { create(nullptr, options); }
+
+    /// The default model with these options: Encoder(kse::default_model, options).
+    explicit Encoder(const Options& options) : Encoder(default_model, options) {}
 
     Encoder(const Encoder&) = delete;
     Encoder& operator=(const Encoder&) = delete;
@@ -348,6 +362,24 @@ public:
     }
 
 private:
+    /// kse_create with model_dir `dir` (nullptr: the default model).
+    void create(const char* dir, const Options& options) {
+        kse_options o;
+        Status st = KSE_OPTIONS_INIT(&o);
+        if (st != KSE_OK)
+            throw Error(st, "kse_options_init refused the kse_options of this kse.h: the header is newer than libkse");
+        const std::string ort = options.ort_library.string();
+        o.model_dir = dir;
+        o.ort_library_path = ort.empty() ? nullptr : ort.c_str();
+        o.intra_threads = options.threads;
+        o.sessions = options.sessions;
+        if (options.batch_tokens != 0) o.batch_tokens = options.batch_tokens;
+        o.truncation = options.truncate ? KSE_TRUNCATE : KSE_TRUNCATION_ERROR;
+        kse_error err{};
+        st = kse_create(&o, &enc_, &err);
+        detail::check(st, err);
+    }
+
     const kse_encoder* live() const {
         if (enc_ == nullptr)
             throw Error(KSE_ERR_INVALID_HANDLE, "kse::Encoder is empty (default-constructed, moved from or reset)");

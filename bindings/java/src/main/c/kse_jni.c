@@ -120,9 +120,13 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_create(JNIEnv *env, jclass cls, jbyte
     kse_options opts;
     kse_status status = KSE_OPTIONS_INIT(&opts);
     if (status != KSE_OK) return fail(env, err_out, status, "kse_options_init refused the options layout of kse.h this shim was built with");
-    if (model_dir == NULL || handle_out == NULL) return fail(env, err_out, KSE_ERR_INVALID_ARGUMENT, "model directory is required");
-    char *dir = copy_bytes(env, model_dir, NULL);
-    if (dir == NULL) return -1;
+    if (handle_out == NULL) return fail(env, err_out, KSE_ERR_INVALID_ARGUMENT, "handle_out is required");
+    /* model_dir null: NULL to kse_create, which loads the default model. */
+    char *dir = NULL;
+    if (model_dir != NULL) {
+        dir = copy_bytes(env, model_dir, NULL);
+        if (dir == NULL) return -1;
+    }
     char *ort = NULL;
     if (ort_library != NULL) {
         ort = copy_bytes(env, ort_library, NULL);

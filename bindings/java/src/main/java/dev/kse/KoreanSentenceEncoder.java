@@ -15,10 +15,19 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * A loaded sentence-embedding model (the kse C API's {@code kse_encoder}).
  *
  * <pre>{@code
- * try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(Path.of("models/multilingual-e5-small"))) {
+ * try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open()) {    // the default model, kse-ko-small
  *     float[][] v = enc.encode("안녕하세요", "반갑습니다");   // 2 x enc.dim()
  * }
+ * KoreanSentenceEncoder named = KoreanSentenceEncoder.open(Path.of("models/kse-ko-small"));  // a model directory
  * }</pre>
+ *
+ * <p><b>The default model.</b> {@link #open()} and {@link #open(Options)} name
+ * no directory: libkse loads its default model, kse-ko-small, from
+ * {@code $KSE_MODEL_DIR} if set, else from {@code models/kse-ko-small} of the
+ * build tree or {@code share/kse/models/kse-ko-small} of the installed tree
+ * that libkse sits in. The jar's bundled libkse is extracted to a temporary
+ * directory with no model beside it, so with it set {@code KSE_MODEL_DIR}, or
+ * load an installed or built libkse with {@code -Dkse.library}.
  *
  * <p><b>Threads.</b> An encoder is thread-safe: any number of threads may call
  * {@link #encode}, {@link #tokenize} and the other methods at once (up to
@@ -101,6 +110,31 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         LIVE.incrementAndGet();
     }
 
+    /**
+     * Opens the default model, kse-ko-small, with default options: see
+     * {@link #open(Options)}.
+     */
+    public static KoreanSentenceEncoder open() {
+        return open(Options.defaults());
+    }
+
+    /**
+     * Opens libkse's default model, kse-ko-small (no directory is passed to
+     * {@code kse_create}): the directory in {@code $KSE_MODEL_DIR} if set, else
+     * {@code models/kse-ko-small} of the build tree or
+     * {@code share/kse/models/kse-ko-small} of the installed tree that libkse
+     * sits in. {@link #modelDir()} is then {@code null}.
+     *
+     * @throws KseException {@link KseStatus#MODEL_NOT_FOUND} naming the places
+     *     looked at when none has the model (with the jar's bundled libkse,
+     *     which sits in a temporary directory, set {@code KSE_MODEL_DIR}), and
+     *     as {@link #open(Path, Options)}
+     * @throws UnsatisfiedLinkError when the native libraries cannot be loaded
+     */
+    public static KoreanSentenceEncoder open(Options options) {
+        return create(null, options);
+    }
+
     /** Opens the model directory with default options. */
     public static KoreanSentenceEncoder open(Path modelDir) {
         return open(modelDir, Options.defaults());
@@ -117,18 +151,30 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
      * @throws UnsatisfiedLinkError when the native libraries cannot be loaded
      */
     public static KoreanSentenceEncoder open(Path modelDir, Options options) {
-        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(modelDir, "modelDir (use open() or open(Options) for the default model)");
+        return create(modelDir.toAbsolutePath(), options);
+    }
+
+    /** Opens {@code dir} (absolute), or the default model when it is null. */
+    private static KoreanSentenceEncoder create(Path dir, Options options) {
         Objects.requireNonNull(options, "options");
         NativeLoader.ensureLoaded();
-        Path dir = modelDir.toAbsolutePath();
         long[] out = new long[1];
         byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
-        int status = Native.create(cString(dir.toString()),
+        int status = Native.create(dir == null ? null : cString(dir.toString()),
                 options.ortLibrary == null ? null : cString(options.ortLibrary.toAbsolutePath().toString()),
                 options.intraThreads, options.sessions, options.batchTokens,
                 options.truncation == null ? -1 : options.truncation.code, out, err);
         if (status != 0) {
-            throw error(status, err);
+            KseException e = error(status, err);
+            String env = System.getenv("KSE_MODEL_DIR");
+            if (dir == null && status == KseStatus.MODEL_NOT_FOUND.code() && NativeLoader.bundled()
+                    && (env == null || env.isEmpty())) {
+                e = new KseException(e.status(), status, e.detail() + " (the jar's libkse is a temporary copy with"
+                        + " no model beside it: set KSE_MODEL_DIR, pass a model directory, or load an installed"
+                        + " libkse with -Dkse.library)");
+            }
+            throw e;
         }
         try {
             return new KoreanSentenceEncoder(out[0], dir, Native.dim(out[0]), Native.maxTokens(out[0]),
@@ -255,7 +301,10 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         return modelName;
     }
 
-    /** The model directory this encoder was opened from (absolute). */
+    /**
+     * The model directory this encoder was opened from (absolute), or
+     * {@code null} when it was opened with the default model ({@link #open()}).
+     */
     public Path modelDir() {
         checkOpen();
         return modelDir;
@@ -335,7 +384,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         return b == null ? "" : new String(b, StandardCharsets.UTF_8);
     }
 
-    /** Options for {@link #open(Path, Options)}; unset values keep the library's defaults. */
+    /** Options for {@link #open(Path, Options)} and {@link #open(Options)}; unset values keep the library's defaults. */
     public static final class Options {
         private static final Options DEFAULTS = builder().build();
 

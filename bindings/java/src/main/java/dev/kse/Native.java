@@ -27,7 +27,7 @@ final class Native {
     /** Bytes in use on the C heap (glibc mallinfo2), or -1 if unknown; for leak tests. */
     static native long heapInUse();
 
-    /** Negative option values keep the library's defaults. */
+    /** Negative option values keep the library's defaults; a null modelDir loads the default model. */
     static native int create(byte[] modelDir, byte[] ortLibrary, int intraThreads, int sessions,
                              int batchTokens, int truncation, long[] handleOut, byte[] err);
 

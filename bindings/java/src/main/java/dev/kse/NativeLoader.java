@@ -36,6 +36,7 @@ final class NativeLoader {
     private static volatile boolean loaded;
     private static String failure;
     private static Path libraryPath;
+    private static boolean bundled;
 
     private NativeLoader() {}
 
@@ -69,6 +70,12 @@ final class NativeLoader {
         return libraryPath;
     }
 
+    /** Whether the libkse in use is the jar's copy, extracted to a temporary directory (no model beside it). */
+    static boolean bundled() {
+        ensureLoaded();
+        return bundled;
+    }
+
     private static void load() throws IOException {
         String override = System.getProperty(LIBRARY_PROPERTY);
         String source = "-D" + LIBRARY_PROPERTY;
@@ -97,6 +104,7 @@ final class NativeLoader {
             }
             System.load(dir.resolve(JNI_LIBRARY).toString());
             libraryPath = dir.resolve(KSE_LIBRARY);
+            bundled = true;
         }
         int header = Native.headerAbiVersion();
         int library = Native.abiVersion();

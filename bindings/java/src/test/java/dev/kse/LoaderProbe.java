@@ -6,16 +6,23 @@ import java.util.Arrays;
 /**
  * Run in a child JVM by {@link LoaderTest}: loads the library the way the
  * child's system properties say, encodes one sentence with the model named by
- * args[0], and prints what happened as key=value lines.
+ * args[0] ({@code --default}: the default model, {@link KoreanSentenceEncoder#open()}),
+ * and prints what happened as key=value lines.
  */
 public final class LoaderProbe {
     private LoaderProbe() {}
 
     public static void main(String[] args) {
-        try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(Path.of(args[0]))) {
+        boolean byDefault = args[0].equals("--default");
+        try (KoreanSentenceEncoder enc = byDefault ? KoreanSentenceEncoder.open() : KoreanSentenceEncoder.open(Path.of(args[0]))) {
             System.out.println("path=" + KoreanSentenceEncoder.libraryPath());
             System.out.println("version=" + KoreanSentenceEncoder.libraryVersion());
+            System.out.println("name=" + enc.modelName());
+            System.out.println("modelDir=" + enc.modelDir());
             System.out.println("vector=" + Arrays.toString(enc.encode("안녕하세요")[0]));
+        } catch (KseException e) {
+            System.out.println("status=" + e.status());
+            System.out.println("detail=" + e.detail().replace('\n', ' '));
         } catch (UnsatisfiedLinkError e) {
             System.out.println("error=" + e.getMessage());
             try {

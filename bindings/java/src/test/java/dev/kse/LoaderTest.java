@@ -83,15 +83,26 @@ class LoaderTest {
         assertTrue(TestSupport.maxAbsDiff(want, got) <= 1e-6f, "child JVM vector matches");
     }
 
-    /** Runs LoaderProbe in a child JVM and returns its key=value lines. */
+    /** Runs LoaderProbe on the tiny-e5 model in a child JVM and returns its key=value lines. */
     private static Map<String, String> runProbe(List<String> jvmArgs, Map<String, String> env) throws Exception {
+        return runProbe(jvmArgs, env, List.of(), TestSupport.tinyE5().toString());
+    }
+
+    /**
+     * Runs LoaderProbe in a child JVM (without KSE_LIBRARY, and without the
+     * environment variables in {@code unset}) on {@code model} (a directory,
+     * or {@code --default}) and returns its key=value lines.
+     */
+    static Map<String, String> runProbe(List<String> jvmArgs, Map<String, String> env, List<String> unset,
+                                        String model) throws Exception {
         String cp = System.getProperty("kse.jar.classes") + ":" + System.getProperty("kse.test.classes");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmArgs);
-        cmd.addAll(List.of("-cp", cp, "dev.kse.LoaderProbe", TestSupport.tinyE5().toString()));
+        cmd.addAll(List.of("-cp", cp, "dev.kse.LoaderProbe", model));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("KSE_LIBRARY");
+        unset.forEach(pb.environment()::remove);
         pb.environment().putAll(env);
         Process p = pb.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

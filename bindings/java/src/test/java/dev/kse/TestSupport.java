@@ -25,14 +25,17 @@ final class TestSupport {
         return path;
     }
 
+    /** The name of the model libkse loads when given no directory. */
+    static final String DEFAULT_MODEL = "kse-ko-small";
+
     /** The default model (384-d). */
     static Path defaultModel() {
         String env = System.getenv("KSE_MODEL_DIR");
-        Path p = env != null ? Path.of(env) : repo().resolve("models/multilingual-e5-small");
+        Path p = env != null && !env.isEmpty() ? Path.of(env) : repo().resolve("models").resolve(DEFAULT_MODEL);
         return require(p.resolve("kse.json"), "the default model", "make setup").getParent();
     }
 
-    /** A tiny random-weight test model (16-d, the default model's tokenizer). */
+    /** A tiny random-weight test model (16-d, multilingual-e5-small's tokenizer). */
     static Path tinyE5() {
         String env = System.getenv("KSE_TEST_MODELS");
         Path base = env != null ? Path.of(env) : repo().resolve("target/test-models");
