@@ -18,7 +18,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev ko-model ko-model-eval tools demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev ko-model ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
         fuzz reliability
 
@@ -115,7 +115,11 @@ fuzz: setup test-models
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked
 
-test-c: $(CBUILD)/test_c_api $(CBUILD)/test_bad_input $(CBUILD)/test_threads $(CBUILD)/xlang \
+# libkse with the default model compiled in (cargo feature embedded-model).
+embedded:
+	cargo build --release --locked --lib --features embedded-model --target-dir target/embedded
+
+test-c: embedded $(CBUILD)/test_c_api $(CBUILD)/test_bad_input $(CBUILD)/test_threads $(CBUILD)/xlang \
         $(CBUILD)/similarity $(CBUILD)/similarity-static
 	bash tests/c/run.sh
 

@@ -6,7 +6,7 @@
 #     kse/ beside itself, so a system-wide ONNX Runtime is neither shadowed nor used),
 #   include/kse.h, lib/pkgconfig/kse.pc, share/doc/kse/onnxruntime-* (its licence),
 #   include/kse/kse.hpp (C++) and lib/cmake/kse/kseConfig*.cmake (CMake: find_package(kse)),
-#   share/kse/models/multilingual-e5-small (skip with KSE_INSTALL_MODELS=0).
+#   share/kse/models/kse-ko-small, the default model (skip with KSE_INSTALL_MODELS=0).
 # Run after `make setup` (the Makefile's `install` target does both).
 set -euo pipefail
 PREFIX=${PREFIX:-/usr/local}
@@ -56,9 +56,9 @@ Cflags: -I\${includedir}
 PC
 
 if [ "${KSE_INSTALL_MODELS:-1}" != 0 ]; then
-  dest="$DESTDIR$PREFIX/share/kse/models/multilingual-e5-small"
+  dest="$DESTDIR$PREFIX/share/kse/models/kse-ko-small"
   install -d "$dest"
-  for f in models/multilingual-e5-small/*; do
+  for f in models/kse-ko-small/*; do
     install -m 0644 "$f" "$dest/"
   done
 fi

@@ -53,6 +53,9 @@ pub fn default_model_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(MODEL_ENV).filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
+    if let Some(dir) = crate::embedded::dir() {
+        return Ok(dir);
+    }
     let looked = candidates();
     if let Some(dir) = looked.iter().find(|d| d.join("kse.json").is_file()) {
         return Ok(dir.clone());

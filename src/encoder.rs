@@ -103,7 +103,11 @@ impl Encoder {
             return err(ErrorKind::InvalidArgument, "option `batch_tokens` must be at least 1");
         }
         let manifest = Manifest::load(&options.model_dir)?;
-        let mut tokenizer = Tokenizer::from_file(&manifest.tokenizer).map_err(|e| {
+        let tokenizer = match crate::embedded::file(&manifest.tokenizer) {
+            Some(bytes) => Tokenizer::from_bytes(bytes),
+            None => Tokenizer::from_file(&manifest.tokenizer),
+        };
+        let mut tokenizer = tokenizer.map_err(|e| {
             Error::new(ErrorKind::ModelInvalid, format!("cannot read tokenizer {}: {e}", manifest.tokenizer.display()))
         })?;
         tokenizer.with_padding(None);

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod default_model;
+pub mod embedded;
 pub mod encoder;
 pub mod error;
 pub mod ffi;

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Rows of the table that graph input `ids_input` indexes (the word
@@ -21,11 +21,32 @@ use std::path::Path;
 /// initializer (directly or through `DequantizeLinear` or `Cast`). With
 /// several such tables, the smallest counts.
 pub(crate) fn embedding_rows(graph: &Path, ids_input: &str) -> Option<u64> {
+    if let Some(bytes) = crate::embedded::file(graph) {
+        let mut r = Reader { inner: Cursor::new(bytes), pos: 0 };
+        return rows_from(&scan_model(&mut r, bytes.len() as u64)?, ids_input);
+    }
     let file = File::open(graph).ok()?;
     let len = file.metadata().ok()?.len();
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), pos: 0 };
     let g = scan_model(&mut r, len)?;
     rows_from(&g, ids_input)
+}
+
+/// A byte source that can skip ahead.
+trait Source: Read {
+    fn skip_ahead(&mut self, n: i64) -> std::io::Result<()>;
+}
+
+impl Source for BufReader<File> {
+    fn skip_ahead(&mut self, n: i64) -> std::io::Result<()> {
+        self.seek_relative(n) // keeps the buffer when the target is inside it
+    }
+}
+
+impl Source for Cursor<&[u8]> {
+    fn skip_ahead(&mut self, n: i64) -> std::io::Result<()> {
+        self.seek(SeekFrom::Current(n)).map(|_| ())
+    }
 }
 
 #[derive(Default, Debug)]
@@ -74,12 +95,12 @@ fn rows_from(g: &Graph, ids_input: &str) -> Option<u64> {
     best
 }
 
-struct Reader {
-    inner: BufReader<File>,
+struct Reader<S: Source> {
+    inner: S,
     pos: u64,
 }
 
-impl Reader {
+impl<S: Source> Reader<S> {
     fn byte(&mut self) -> Option<u8> {
         let mut b = [0u8; 1];
         self.inner.read_exact(&mut b).ok()?;
@@ -92,7 +113,7 @@ impl Reader {
     }
 
     fn skip(&mut self, n: u64) -> Option<()> {
-        self.inner.seek_relative(i64::try_from(n).ok()?).ok()?;
+        self.inner.skip_ahead(i64::try_from(n).ok()?).ok()?;
         self.pos = self.pos.checked_add(n)?;
         Some(())
     }
@@ -143,7 +164,7 @@ fn varint(mut next: impl FnMut() -> Option<u8>) -> Option<u64> {
 }
 
 /// ModelProto: field 7 is the graph.
-fn scan_model(r: &mut Reader, end: u64) -> Option<Graph> {
+fn scan_model<S: Source>(r: &mut Reader<S>, end: u64) -> Option<Graph> {
     let mut graph = None;
     while r.pos < end {
         let (field, wt) = r.key()?;
@@ -159,7 +180,7 @@ fn scan_model(r: &mut Reader, end: u64) -> Option<Graph> {
 }
 
 /// GraphProto: 1 node, 5 initializer.
-fn scan_graph(r: &mut Reader, end: u64) -> Option<Graph> {
+fn scan_graph<S: Source>(r: &mut Reader<S>, end: u64) -> Option<Graph> {
     let mut g = Graph::default();
     while r.pos < end {
         let (field, wt) = r.key()?;
@@ -182,7 +203,7 @@ fn scan_graph(r: &mut Reader, end: u64) -> Option<Graph> {
 }
 
 /// TensorProto: 1 dims (int64, packed or not), 8 name; the data is skipped.
-fn scan_tensor(r: &mut Reader, end: u64) -> Option<(String, Vec<i64>)> {
+fn scan_tensor<S: Source>(r: &mut Reader<S>, end: u64) -> Option<(String, Vec<i64>)> {
     let (mut name, mut dims) = (String::new(), Vec::new());
     while r.pos < end {
         let (field, wt) = r.key()?;

@@ -264,6 +264,11 @@ fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> 
         // arithmetic in fp32 so an INT4 graph gives its exact weights' result.
         .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
         .map_err(|e| fail(e.to_string()))?;
+    if let Some(bytes) = crate::embedded::file(graph) {
+        return builder
+            .commit_from_memory(bytes)
+            .map_err(|e| Error::new(ErrorKind::ModelInvalid, format!("cannot load ONNX graph {}: {e}", graph.display())));
+    }
     builder.commit_from_file(graph).map_err(|e| {
         let kind = if graph.is_file() { ErrorKind::ModelInvalid } else { ErrorKind::ModelNotFound };
         Error::new(kind, format!("cannot load ONNX graph {}: {e}", graph.display()))

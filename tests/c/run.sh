@@ -64,11 +64,27 @@ echo "valgrind: clean"
 # finds libkse and ONNX Runtime with no environment variables.
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/kse-install.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
-PREFIX="$prefix" KSE_INSTALL_MODELS=0 bash scripts/install.sh
+PREFIX="$prefix" bash scripts/install.sh
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -std=c99 -Wall -Werror examples/c/similarity.c $(pkg-config --cflags --libs kse) \
   -Wl,-rpath,"$prefix/lib" -o "$prefix/similarity"
 (unset KSE_ORT_LIBRARY; "$prefix/similarity" "$model") > "$bin/similarity-installed.out"
 diff "$bin/similarity.out" "$bin/similarity-installed.out"
+# No model directory: the installed libkse finds <prefix>/share/kse/models/kse-ko-small.
+(cd /; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; "$prefix/similarity") > "$bin/similarity-installed-default.out"
+diff "$bin/similarity.out" "$bin/similarity-installed-default.out"
 readelf -d "$prefix/lib/libkse.so" | grep -q 'SONAME.*libkse\.so\.0' || { echo "libkse.so has no SONAME libkse.so.0"; exit 1; }
-echo "installed tree: pkg-config build works, SONAME set"
+echo "installed tree: pkg-config build works, default model found, SONAME set"
+
+# One library file: libkse built with the default model compiled in (cargo
+# feature embedded-model), copied alone with ONNX Runtime into an empty
+# directory, gives the example the same matrix with no model files anywhere.
+one=$(mktemp -d "${TMPDIR:-/tmp}/kse-embedded.XXXXXX")
+trap 'rm -rf "$prefix" "$one"' EXIT
+cp target/embedded/release/libkse.so "$one/libkse.so.0"
+ln -s libkse.so.0 "$one/libkse.so"
+cp target/release/libonnxruntime.so.1 "$one/"
+cc -std=c99 -Wall -Werror -Iinclude examples/c/similarity.c -L"$one" -lkse -Wl,-rpath,"$one" -o "$one/similarity"
+(cd "$one"; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; ./similarity) > "$bin/similarity-embedded.out"
+diff "$bin/similarity.out" "$bin/similarity-embedded.out"
+echo "embedded model: one library file, same output"
