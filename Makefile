@@ -133,7 +133,7 @@ ko-model: setup-dev
 	@test -x $(TRAIN_PY) || { echo "ko-model needs PyTorch: $(PYTHON) -m venv .cache/train-venv && .cache/train-venv/bin/pip install -r tools/requirements-train.txt" >&2; exit 1; }
 	$(VENV_PY) tools/prune_vocab.py --tokenizer .cache/models-src/tokenizer.json --out $(KO_WORK)/prune
 	$(TRAIN_PY) tools/train_ko.py --e5s1 .cache/models-src/e5-small-q4.bin --prune $(KO_WORK)/prune \
-	    --out $(KO_WORK)/train --stage korsts+klue:cosent:1:3e-5 --stage korsts:mse:2:2e-5 --shared-stages 1 --seeds 0 1
+	    --out $(KO_WORK)/train --stage korsts+klue:cosent:1:3e-5 --stage korsts:mse:2:2e-5 --seeds 0
 	$(VENV_PY) tools/export_ko.py --weights $(KO_WORK)/train/weights.npz --prune $(KO_WORK)/prune \
 	    --e5s1 .cache/models-src/e5-small-q4.bin --out $(KO_WORK)/model
 	@$(MAKE) --no-print-directory ko-model-eval KO_EVAL_MODEL=$(KO_WORK)/model

@@ -250,6 +250,18 @@ class Stage:
         return stage
 
 
+def batches(rng, lengths: list[int], size: int, pool: int = 50) -> list[np.ndarray]:
+    """One epoch's batches: a random order, cut into pools of `pool` batches, each pool sorted by
+    length (so a batch pads little: about 2x faster on a CPU), then the batches shuffled."""
+    order = rng.permutation(len(lengths))
+    out = []
+    for p0 in range(0, len(order), size * pool):
+        chunk = order[p0 : p0 + size * pool]
+        chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
+        out += [chunk[b0 : b0 + size] for b0 in range(0, len(chunk), size)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
 def losses(torch, a, b, gold, kind: str, scale: float):
     cos = torch.nn.functional.cosine_similarity(a, b)
     total = 0.0
@@ -289,9 +301,8 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
         step = 0
         for epoch in range(stage.epochs):
             model.train()
-            order = rng.permutation(len(pairs))
-            for b0 in range(0, len(order), args.batch):
-                batch = [pairs[i] for i in order[b0 : b0 + args.batch]]
+            for idx in batches(rng, [max(len(a), len(b)) for a, b, _ in pairs], args.batch):
+                batch = [pairs[i] for i in idx]
                 if len(batch) < 2:
                     continue
                 ids, mask = pad_batch(torch, [s for a, b, _ in batch for s in (a, b)], pad_id, device)

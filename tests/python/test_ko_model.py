@@ -134,3 +134,29 @@ def test_quantize_q8_bounds_and_zero_blocks():
     assert (err <= q.scales / 2 + 1e-7).all()
     assert (back[0, :Q8_BLOCK] == 0).all() and q.scales[0, 0] == 0
     assert np.abs(q.q).max() == 127
+
+
+def test_training_batches_cover_every_pair_once_and_are_seeded():
+    import train_ko  # PyTorch is imported only when training runs
+
+    lengths = list(np.random.default_rng(1).integers(5, 80, size=1003))
+    a = train_ko.batches(np.random.default_rng(0), lengths, 16)
+    b = train_ko.batches(np.random.default_rng(0), lengths, 16)
+    c = train_ko.batches(np.random.default_rng(1), lengths, 16)
+    assert [x.tolist() for x in a] == [x.tolist() for x in b]
+    assert [x.tolist() for x in a] != [x.tolist() for x in c]
+    flat = np.concatenate(a)
+    assert sorted(flat.tolist()) == list(range(1003)) and all(len(x) <= 16 for x in a)
+    # pools are length-sorted: a batch's lengths span much less than the data's
+    spans = [np.ptp([lengths[i] for i in x]) for x in a if len(x) == 16]
+    assert np.median(spans) < 10
+
+
+def test_training_stage_spec():
+    import train_ko
+
+    st = train_ko.Stage.parse("korsts+klue:cosent:1:3e-5")
+    assert (st.data, st.loss, st.epochs, st.lr) == (["korsts", "klue"], "cosent", 1, 3e-5)
+    for bad in ("korsts:cosent:1", "nli:mse:1:1e-5", "korsts:hinge:1:1e-5", "korsts:mse:0:1e-5"):
+        with pytest.raises(SystemExit):
+            train_ko.Stage.parse(bad)
