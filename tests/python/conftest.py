@@ -14,6 +14,7 @@ sys.path.insert(0, str(REPO / "bindings" / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MODEL_DIR = Path(os.environ.get("KSE_MODEL_DIR", REPO / "models" / "kse-ko-small"))
+E5_DIR = Path(os.environ.get("KSE_MODEL_E5_DIR", REPO / "models" / "multilingual-e5-small"))
 INT4_DIR = Path(os.environ.get("KSE_MODEL_INT4_DIR", REPO / "models" / "multilingual-e5-small-int4"))
 TEST_MODELS = Path(os.environ.get("KSE_TEST_MODELS", REPO / "target" / "test-models"))
 DATA_DIR = Path(os.environ.get("KSE_DATA_DIR", REPO.parent / "shared" / "data"))

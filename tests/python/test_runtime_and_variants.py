@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 
-from conftest import INT4_DIR, LIBRARY, REPO, TEST_MODELS, require
+from conftest import E5_DIR, INT4_DIR, LIBRARY, REPO, TEST_MODELS, require
 
 
 def test_missing_runtime_is_a_status_that_says_where_it_looked(tmp_path):
@@ -40,11 +40,13 @@ def test_missing_runtime_is_a_status_that_says_where_it_looked(tmp_path):
     assert str(tmp_path / "libonnxruntime.so.1") in message, message
 
 
-def test_int4_model_gives_the_fp32_vectors(kse_encoder, dev_sentences, library_embeddings):
+def test_int4_model_gives_the_fp32_vectors(dev_sentences):
     import kse
 
-    with kse.Encoder(require(INT4_DIR, "INT4 model"), intra_threads=2) as int4:
-        assert int4.dim == kse_encoder.dim
+    with kse.Encoder(require(E5_DIR, "e5-small fp32 model (make setup-dev)"), intra_threads=2) as fp32, \
+            kse.Encoder(require(INT4_DIR, "INT4 model (make setup-dev)"), intra_threads=2) as int4:
+        assert int4.dim == fp32.dim
+        want = fp32.encode(dev_sentences[:200])
         got = int4.encode(dev_sentences[:200])
-    diff = np.abs(got - library_embeddings[:200]).max()
+    diff = np.abs(got - want).max()
     assert diff <= 1e-4, f"INT4 vs fp32 through the library: max abs difference {diff}"
