@@ -107,10 +107,6 @@ class GraphConfig:
     pooled_output: str | None = None  # extra output [batch, hidden] = final state of token 0
     graph_name: str = "bert"
     int4_gather: str = "contrib"  # "contrib" (GatherBlockQuantized) | "dq" (DequantizeLinear + Gather)
-    # Q8 matrices: "fold" (Cast + Mul of initializers, which ONNX Runtime folds into float32 weights
-    # when the session is created: int8 on disk, float32 speed), "dq" (DequantizeLinear + MatMul) or
-    # "nbits" (com.microsoft MatMulNBits, bits 8)
-    q8_op: str = "fold"
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +126,6 @@ def _pack_int4(q: np.ndarray) -> np.ndarray:
 
 _NP_TO_ONNX = {
     np.dtype(np.float32): TensorProto.FLOAT,
-    np.dtype(np.uint8): TensorProto.UINT8,
     np.dtype(np.int8): TensorProto.INT8,
     np.dtype(np.int64): TensorProto.INT64,
     np.dtype(np.int32): TensorProto.INT32,
@@ -333,7 +328,7 @@ def build_model(cfg: GraphConfig, weights: Mapping[str, np.ndarray | Q4]) -> Onn
 
     def matmul(x: str, wname: str, rows: int, cols: int, prefix: str) -> str:
         """x @ W^T + bias, W [rows=out, cols=in]."""
-        nonlocal used_int4, used_contrib
+        nonlocal used_int4
         w = weights[wname]
         _check_shape(wname, w, (rows, cols))
         if isinstance(w, Q4):
@@ -341,31 +336,15 @@ def build_model(cfg: GraphConfig, weights: Mapping[str, np.ndarray | Q4]) -> Onn
             qT = b.init_int4(f"{wname}.q", np.ascontiguousarray(w.q.T))  # [in, out]
             sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T))  # [in / 32, out]
             wf = b.node("DequantizeLinear", [qT, sT], f"{prefix}/dq", axis=0, block_size=e5s1.Q4_BLOCK)
-        elif isinstance(w, Q8) and cfg.q8_op == "fold":
+        elif isinstance(w, Q8):
+            # Cast + Mul of initializers, which ONNX Runtime folds into float32 weights when the
+            # session is created: int8 on disk, float32 arithmetic (a blocked DequantizeLinear would
+            # be fused into MatMulNBits instead, slower here; MatMulNBits with 8 bits was 1.35x slower).
             qT = b.init(f"{wname}.q8", np.ascontiguousarray(w.q.T).reshape(cols // Q8_BLOCK, Q8_BLOCK, rows))
             sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T)[:, None, :])  # [in / 32, 1, out]
             wf = b.node("Cast", [qT], f"{prefix}/q8/cast", to=TensorProto.FLOAT)
             wf = b.node("Mul", [wf, sT], f"{prefix}/q8/scale")  # [in / 32, 32, out]
             wf = b.node("Reshape", [wf, b.init(f"{wname}.shape", np.array([cols, rows], np.int64))], f"{prefix}/q8/w")
-        elif isinstance(w, Q8) and cfg.q8_op == "dq":
-            used_int4 = True  # (opset 21: blocked DequantizeLinear)
-            qT = b.init(f"{wname}.q8", np.ascontiguousarray(w.q.T))  # [in, out]
-            sT = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.T))  # [in / 32, out]
-            wf = b.node("DequantizeLinear", [qT, sT], f"{prefix}/dq", axis=0, block_size=Q8_BLOCK)
-        elif isinstance(w, Q8):
-            # com.microsoft MatMulNBits, 8 bits: B uint8 [out, in / 32, 32] holding q + 128 (its default
-            # zero point), scales [out * in / 32]; computes in float32 (accuracy_level 0): weight-only.
-            used_contrib = True
-            qb = b.init(f"{wname}.q8", (w.q.astype(np.int16) + 128).astype(np.uint8).reshape(rows, cols // Q8_BLOCK, Q8_BLOCK))
-            sb = b.init(f"{wname}.scale", np.ascontiguousarray(w.scales.reshape(-1)))
-            del w
-            bname = wname[:-2] + ".b"
-            bias = weights[bname]
-            _check_shape(bname, bias, (rows,))
-            return b.node(
-                "MatMulNBits", [x, qb, sb, "", "", b.init(bname, bias)], f"{prefix}/matmul", domain="com.microsoft",
-                K=cols, N=rows, bits=8, block_size=Q8_BLOCK, accuracy_level=0,
-            )
         else:
             wf = b.init(wname, np.ascontiguousarray(np.asarray(w).T))  # [in, out]
         del w

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     c = f.config
     cfg = GraphConfig(hidden=c.hidden, layers=c.layers, heads=c.heads, ffn=c.ffn, vocab=weights["emb.word"].q.shape[0],
-                      max_positions=c.max_positions, eps=c.eps, graph_name=NAME, q8_op="fold")
+                      max_positions=c.max_positions, eps=c.eps, graph_name=NAME)
     model = build_model(cfg, weights)
     name = NAME + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
     manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=ATTRIBUTION)
