@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -186,11 +185,6 @@ def state_numpy(model) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class Tokenised:
-    ids: list[np.ndarray]  # per sentence int64 ids (with <s> ... </s>)
 
 
 def tokenise(tokenizer, texts: list[str]) -> list[np.ndarray]:
