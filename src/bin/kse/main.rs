@@ -2,11 +2,12 @@
 //!
 //! A client of the kse library (`kse::Encoder`): it reads sentences, calls
 //! the library, and writes what comes back. Subcommands: `encode`,
-//! `similarity`, `search`, `eval`; `kse --help` documents options and exit
+//! `similarity`, `search`, `eval`, `import-tfhub`; `kse --help` documents options and exit
 //! codes.
 
 mod error;
 mod eval;
+mod import_tfhub;
 mod input;
 mod output;
 mod progress;
@@ -134,6 +135,26 @@ Formats:
 Spearman uses average ranks for ties. Prints model, data (pairs), spearman, pearson and time
 (load + encode).")]
     Eval(EvalArgs),
+    /// Convert a TF Hub encoder + preprocess SavedModel pair into a kse model directory
+    #[command(
+        disable_help_flag = true,
+        override_usage = "kse import-tfhub ENCODER PREPROCESS -o MODEL_DIR [--name NAME] [--output NAME] [--probe-file FILE] [--force]",
+        after_help = "\
+Runs tools/import_tfhub.py (needs TensorFlow, TF Text and tf2onnx: `make setup-tfhub`; or set
+KSE_TFHUB_PYTHON to a Python that has tools/requirements-tfhub.lock installed). ENCODER and
+PREPROCESS are SavedModel directories or TF Hub .tar.gz downloads. Nothing is written unless the
+converted tokenizer gives the preprocess model's ids and ONNX Runtime gives TensorFlow's vectors
+(within 1e-4) on its probe sentences. `kse import-tfhub --help` prints the tool's own options.
+Guide: docs/import-tfhub.md. Exit: 0 written, 1 refused (the message says what was found), 2 usage."
+    )]
+    ImportTfhub(ImportArgs),
+}
+
+/// Arguments passed through to tools/import_tfhub.py.
+#[derive(Args, Debug)]
+struct ImportArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    args: Vec<String>,
 }
 
 /// How sentences are read from a file (encode, search).
@@ -244,6 +265,7 @@ fn main() {
         Command::Similarity(a) => cmd_similarity(&cli.model, a),
         Command::Search(a) => search::run(&cli.model, a),
         Command::Eval(a) => eval::run(&cli.model, a),
+        Command::ImportTfhub(a) => import_tfhub::run(&a.args),
     };
     if let Err(e) = result {
         let _ = std::io::stdout().flush();

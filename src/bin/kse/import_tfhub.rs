@@ -1,0 +1,67 @@
+//! `kse import-tfhub`: a front for `tools/import_tfhub.py`.
+//!
+//! Converting a TF Hub SavedModel pair needs TensorFlow, TF Text and tf2onnx,
+//! which the library never links; the conversion is a Python tool, and this
+//! subcommand finds it and the Python that can run it, passes every argument
+//! through and returns its exit status (0 written, 1 refused, 2 usage).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{CliError, Exit, Result};
+
+const TOOL: &str = "import_tfhub.py";
+const SETUP_HINT: &str = "make setup-tfhub in the kse source tree (or: python3 -m venv VENV && \
+     VENV/bin/pip install --require-hashes -r tools/requirements-tfhub.lock), then set KSE_TFHUB_PYTHON=VENV/bin/python";
+
+/// Where the tool may live: `$KSE_TOOLS_DIR`, the source tree of a
+/// build-tree binary (`target/release/kse` -> `tools/`), or an installed
+/// tree (`bin/kse` -> `share/kse/tools/`).
+fn tool_candidates() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("KSE_TOOLS_DIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).and_then(|p| p.parent().map(Path::to_path_buf)) {
+        for up in bin.ancestors().take(4) {
+            dirs.push(up.join("tools"));
+            dirs.push(up.join("share/kse/tools"));
+        }
+    }
+    dirs.into_iter().map(|d| d.join(TOOL)).collect()
+}
+
+/// `$KSE_TFHUB_PYTHON`, else the source tree's `.cache/tf-venv`, else `python3`.
+fn python_for(tool: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("KSE_TFHUB_PYTHON") {
+        return PathBuf::from(p);
+    }
+    if let Some(root) = tool.parent().and_then(Path::parent) {
+        let venv = root.join(".cache/tf-venv/bin/python");
+        if venv.is_file() {
+            return venv;
+        }
+    }
+    PathBuf::from("python3")
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let candidates = tool_candidates();
+    let tool = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        CliError::new(
+            Exit::Runtime,
+            format!("cannot find {TOOL} (looked at: {}); set KSE_TOOLS_DIR to the kse source tree's tools/", looked.join(", ")),
+        )
+    })?;
+    let python = python_for(tool);
+    let status = Command::new(&python).arg(tool).args(args).status().map_err(|e| {
+        CliError::new(Exit::Runtime, format!("cannot run {} for {}: {e}; {SETUP_HINT}", python.display(), tool.display()))
+    })?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(2) => std::process::exit(2),
+        Some(code) => std::process::exit(code),
+        None => Err(CliError::new(Exit::Runtime, format!("{} was killed by a signal", tool.display()))),
+    }
+}
