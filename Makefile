@@ -10,6 +10,8 @@ RELEASE   := $(CURDIR)/target/release
 MODEL     := models/kse-ko-small
 E5_MODEL  := models/multilingual-e5-small
 TRAIN_PY  := .cache/train-venv/bin/python
+TF_PY     := .cache/tf-venv/bin/python
+TWIN      := target/tfhub-twin
 KO_WORK   := target/ko-model
 TESTMODELS:= target/test-models
 CBUILD    := target/c
@@ -18,7 +20,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev ko-model ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub ko-model ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
         fuzz reliability
 
@@ -31,6 +33,10 @@ setup:
 # Also what the tests, benchmarks and tools need: the tools' venv and e5-small.
 setup-dev:
 	@$(PYTHON) scripts/setup.py --dev
+
+# The TF Hub importer's Python (TensorFlow, TF Text, tf2onnx): .cache/tf-venv.
+setup-tfhub:
+	@$(PYTHON) scripts/setup.py --tfhub
 
 # System tools the tests need; installs missing Debian packages when run as root.
 tools:
@@ -71,8 +77,31 @@ test-models: setup-dev
 xlang-reference: setup-dev
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
-test: setup-dev tools test-models xlang-reference
-	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings
+test: setup-dev tools test-models xlang-reference tfhub-twin
+	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub
+
+# The TF Hub importer proven on a synthetic twin of the seed pair
+# (docs/import-tfhub.md): build the twin's SavedModels, import them with
+# `kse import-tfhub`, and record what TensorFlow gives on KorSTS dev.
+tfhub-twin: setup setup-tfhub
+	@$(MAKE) --no-print-directory $(TWIN)/model/kse.json $(TWIN)/reference/embeddings.npy
+
+$(TWIN)/src/.built: tools/make_tfhub_twin.py tools/sts_data.py tools/requirements-tfhub.lock
+	$(TF_PY) tools/make_tfhub_twin.py --data ../shared/data --out $(TWIN)/src
+	touch $@
+
+$(TWIN)/model/kse.json: $(TWIN)/src/.built tools/import_tfhub.py
+	$(RELEASE)/kse import-tfhub $(TWIN)/src/encoder.tar.gz $(TWIN)/src/preprocess.tar.gz \
+	    -o $(TWIN)/model --name tfhub-twin --force
+
+$(TWIN)/reference/embeddings.npy: $(TWIN)/src/.built tests/tfhub/make_reference.py
+	$(TF_PY) tests/tfhub/make_reference.py --twin $(TWIN)/src --out $(TWIN)/reference
+
+# kse (C ABI, through the Python binding) vs the twin's TensorFlow outputs;
+# the importer's refusals.
+test-tfhub:
+	$(VENV_PY) -m pytest -q -p no:cacheprovider tests/tfhub/test_twin.py
+	$(TF_PY) -m pytest -q -p no:cacheprovider tests/tfhub/test_importer.py
 
 # Each binding's own suite: API, errors, threads, cleanup, its example, and
 # agreement with the Python reference embeddings (target/xlang).
@@ -97,6 +126,10 @@ bench: setup-dev
 
 bench-quick: setup-dev
 	$(VENV_PY) bench/run.py --quick
+
+# The imported TF Hub twin in kse vs the same twin in TensorFlow (BENCHMARKS.md).
+bench-tfhub: tfhub-twin
+	$(TF_PY) bench/tfhub.py --twin $(TWIN) --out target/bench/tfhub.json
 
 # Long runs: memory over 200,000 encoded texts and 1,000 encoders (RELIABILITY.md).
 reliability: setup test-models

@@ -6,7 +6,8 @@
 #     kse/ beside itself, so a system-wide ONNX Runtime is neither shadowed nor used),
 #   include/kse.h, lib/pkgconfig/kse.pc, share/doc/kse/onnxruntime-* (its licence),
 #   include/kse/kse.hpp (C++) and lib/cmake/kse/kseConfig*.cmake (CMake: find_package(kse)),
-#   share/kse/models/kse-ko-small, the default model (skip with KSE_INSTALL_MODELS=0).
+#   share/kse/models/kse-ko-small, the default model (skip with KSE_INSTALL_MODELS=0),
+#   share/kse/tools: the TF Hub importer behind `kse import-tfhub` (docs/import-tfhub.md).
 # Run after `make setup` (the Makefile's `install` target does both).
 set -euo pipefail
 PREFIX=${PREFIX:-/usr/local}
@@ -39,6 +40,10 @@ install -m 0644 "$release/onnxruntime-LICENSE" "$release/onnxruntime-ThirdPartyN
 install -d "$DESTDIR$PREFIX/include/kse" "$lib/cmake/kse"
 install -m 0644 bindings/cpp/include/kse/kse.hpp "$DESTDIR$PREFIX/include/kse/kse.hpp"
 install -m 0644 bindings/cpp/cmake/kseConfig.cmake bindings/cpp/cmake/kseConfigVersion.cmake "$lib/cmake/kse/"
+
+# `kse import-tfhub` runs this tool (with KSE_TFHUB_PYTHON, a Python that has its lock installed).
+install -d "$DESTDIR$PREFIX/share/kse/tools"
+install -m 0644 tools/import_tfhub.py tools/requirements-tfhub.lock tools/check_card_matrix.py "$DESTDIR$PREFIX/share/kse/tools/"
 
 # prefix from the .pc file's own location, so a moved tree still works.
 cat > "$lib/pkgconfig/kse.pc" <<PC

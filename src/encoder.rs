@@ -110,6 +110,10 @@ impl Encoder {
         let mut tokenizer = tokenizer.map_err(|e| {
             Error::new(ErrorKind::ModelInvalid, format!("cannot read tokenizer {}: {e}", manifest.tokenizer.display()))
         })?;
+        // The pad id: the tokenizer's own padding setting when it has one
+        // (imported models name it there), else its `<pad>` or `[PAD]` token,
+        // else 0. Padded positions are masked, so this only has to be a valid id.
+        let configured_pad = tokenizer.get_padding().map(|p| p.pad_id);
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -119,7 +123,9 @@ impl Encoder {
                 stride: 0,
             }))
             .map_err(|e| Error::new(ErrorKind::ModelInvalid, format!("tokenizer {}: {e}", manifest.tokenizer.display())))?;
-        let pad_id = ["<pad>", "[PAD]"].iter().find_map(|t| tokenizer.token_to_id(t)).unwrap_or(0);
+        let pad_id = configured_pad
+            .or_else(|| ["<pad>", "[PAD]"].iter().find_map(|t| tokenizer.token_to_id(t)))
+            .unwrap_or(0);
 
         let vocab = tokenizer.get_vocab_size(true);
         if vocab > i32::MAX as usize {
@@ -185,8 +191,8 @@ impl Encoder {
         &self.options
     }
 
-    /// The id padding positions get (the tokenizer's `<pad>` or `[PAD]`,
-    /// else 0). For the benchmark's raw baseline; not a stable API.
+    /// The id padding positions get (the tokenizer's padding setting, else
+    /// its `<pad>` or `[PAD]`, else 0). For the benchmark's raw baseline; not a stable API.
     #[doc(hidden)]
     pub fn pad_id(&self) -> u32 {
         self.pad_id

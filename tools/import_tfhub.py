@@ -254,7 +254,9 @@ def tokenizer_json(proto, packing: dict) -> dict:
     return {
         "version": "1.0",
         "truncation": None,
-        "padding": None,
+        # kse reads the pad id from here ([PAD] itself is spelled as a control piece, below).
+        "padding": {"strategy": "BatchLongest", "direction": "Right", "pad_to_multiple_of": None,
+                    "pad_id": packing["pad_id"], "pad_type_id": 0, "pad_token": pieces[packing["pad_id"]].piece},
         "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": normalizers},
         "pre_tokenizer": {"type": "Metaspace", "replacement": SPIECE_UNDERLINE,
@@ -276,6 +278,7 @@ def tokenizer_json(proto, packing: dict) -> dict:
 
 
 def hf_ids(tok, sentences: list[str], seq_length: int) -> list[list[int]]:
+    tok.no_padding()
     tok.enable_truncation(max_length=seq_length)
     return [e.ids for e in tok.encode_batch(sentences)]
 

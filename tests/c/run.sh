@@ -74,7 +74,10 @@ diff "$bin/similarity.out" "$bin/similarity-installed.out"
 (cd /; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; "$prefix/similarity") > "$bin/similarity-installed-default.out"
 diff "$bin/similarity.out" "$bin/similarity-installed-default.out"
 readelf -d "$prefix/lib/libkse.so" | grep -q 'SONAME.*libkse\.so\.0' || { echo "libkse.so has no SONAME libkse.so.0"; exit 1; }
-echo "installed tree: pkg-config build works, default model found, SONAME set"
+# The installed kse finds the TF Hub importer in <prefix>/share/kse/tools.
+(cd /; KSE_TFHUB_PYTHON=python3 "$prefix/bin/kse" import-tfhub --help) | grep -q "usage: kse import-tfhub" \
+  || { echo "installed kse import-tfhub does not find its tool"; exit 1; }
+echo "installed tree: pkg-config build works, default model found, SONAME set, import-tfhub tool found"
 
 # One library file: libkse built with the default model compiled in (cargo
 # feature embedded-model), copied alone with ONNX Runtime into an empty

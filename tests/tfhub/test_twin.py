@@ -61,6 +61,8 @@ def test_manifest_is_what_the_importer_promises():
     assert m["input_type"] == "int32"
     assert m["inputs"] == {"input_ids": "input_word_ids", "attention_mask": "input_mask", "token_type_ids": None}
     assert (m["pooling"], m["normalize"], m["dim"], m["max_tokens"], m["prefix"]) == ("none", True, 768, SEQ_LENGTH, "")
+    tok = json.loads((TWIN / "model" / "tokenizer.json").read_text(encoding="utf-8"))
+    assert (tok["padding"]["pad_id"], tok["padding"]["pad_token"]) == (1, "[PAD]"), "kse pads with [PAD], as TF does"
 
 
 def test_token_ids_equal_tf_preprocess_on_every_dev_sentence(reference, encoder):
@@ -104,3 +106,17 @@ def test_import_report_records_the_checks():
     assert report["packing"] == {"seq_length": 128, "cls_id": 2, "sep_id": 3, "pad_id": 1, "type_ids": False}
     sums = dict(reversed(line.split("  ")) for line in (TWIN / "model" / "SHA256SUMS").read_text().splitlines())
     assert set(sums) == {"kse.json", "model.onnx", "tokenizer.json"}
+
+
+def test_the_card_matrix_check_accepts_the_card_and_rejects_others():
+    sys.path.insert(0, str(REPO / "tools"))
+    import check_card_matrix as card
+
+    printed = "model x (kse 0.1.0), 768-d, 99 tokens\n" + "\n".join(
+        "[" + " ".join(f"{v:11.8f}" for v in row) + "]" for row in card.CARD)
+    assert card.compare(card.parse(printed), 1e-4)[0]
+    off = printed.replace("0.68404090", "0.68454090")
+    assert off != printed
+    ok, worst, message = card.compare(card.parse(off), 1e-4)
+    assert not ok and abs(worst - 5e-4) < 1e-6 and "row 2, column 2" in message
+    assert not card.compare(card.parse(printed.rsplit("\n", 1)[0]), 1e-4)[0]
