@@ -11,6 +11,7 @@ MODEL     := models/kse-ko-small
 E5_MODEL  := models/multilingual-e5-small
 TRAIN_PY  := .cache/train-venv/bin/python
 TF_PY     := .cache/tf-venv/bin/python
+SPARK_PY  := .cache/spark-venv/bin/python
 TWIN      := target/tfhub-twin
 KO_WORK   := target/ko-model
 TESTMODELS:= target/test-models
@@ -20,7 +21,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub ko-model ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
         fuzz reliability
 
@@ -37,6 +38,10 @@ setup-dev:
 # The TF Hub importer's Python (TensorFlow, TF Text, tf2onnx): .cache/tf-venv.
 setup-tfhub:
 	@$(PYTHON) scripts/setup.py --tfhub
+
+# The Spark example's Python (PySpark 4.3 for local mode, pandas, pyarrow): .cache/spark-venv.
+setup-spark:
+	@$(PYTHON) scripts/setup.py --spark
 
 # System tools the tests need; installs missing Debian packages when run as root.
 tools:
@@ -77,8 +82,12 @@ test-models: setup-dev
 xlang-reference: setup-dev
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
-test: setup-dev tools test-models xlang-reference tfhub-twin
-	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub
+test: setup-dev tools test-models xlang-reference tfhub-twin setup-spark
+	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub test-spark
+
+# examples/spark/embed.py under spark-submit in local[2] (examples/spark/README.md).
+test-spark:
+	$(SPARK_PY) -m pytest -q -p no:cacheprovider tests/spark
 
 # The TF Hub importer proven on a synthetic twin of the seed pair
 # (docs/import-tfhub.md): build the twin's SavedModels, import them with
@@ -126,6 +135,10 @@ bench: setup-dev
 
 bench-quick: setup-dev
 	$(VENV_PY) bench/run.py --quick
+
+# The Spark example: 1 vs 2 executor cores, and its overhead over the CLI (BENCHMARKS.md).
+bench-spark: setup setup-spark
+	$(SPARK_PY) bench/spark.py --out target/bench/spark.json
 
 # The imported TF Hub twin in kse vs the same twin in TensorFlow (BENCHMARKS.md).
 bench-tfhub: tfhub-twin

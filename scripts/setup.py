@@ -4,6 +4,7 @@
     python3 scripts/setup.py          what a user needs (make setup, make demo)
     python3 scripts/setup.py --dev    also what the tests and tools need (make test)
     python3 scripts/setup.py --tfhub  the TF Hub importer's venv (make setup-tfhub; make test)
+    python3 scripts/setup.py --spark  the Spark example's venv (make setup-spark; make test)
 
 1. Downloads the pinned onnxruntime wheel from PyPI (sha256-checked) into
    .cache/wheels and extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
@@ -26,6 +27,12 @@ With --tfhub, only:
    the hash-locked tools/requirements-tfhub.lock, for `kse import-tfhub`, the
    TF Hub twin test and its benchmark (docs/import-tfhub.md). About 1.5 GB.
 
+With --spark, only:
+8. Creates .cache/spark-venv (PySpark 4.3 for local mode, pandas, pyarrow)
+   from the hash-locked tools/requirements-spark.lock, for the Spark
+   example's test and benchmark (examples/spark). PySpark is published as a
+   source archive only; its hash is checked like the wheels'. About 600 MB.
+
 A second run only checks and finishes in seconds. Any failure prints one line
 starting with "setup:" and exits non-zero. Uses the standard library only.
 """
@@ -47,6 +54,7 @@ CACHE = ROOT / ".cache"
 WHEELS = CACHE / "wheels"
 VENV = CACHE / "venv"
 TF_VENV = CACHE / "tf-venv"
+SPARK_VENV = CACHE / "spark-venv"
 ORT_DIR = CACHE / "onnxruntime"
 SRC_DIR = CACHE / "models-src"
 MODELS = ROOT / "models"
@@ -204,7 +212,7 @@ def extract_stamp(wheel: Path, member: str, dest: Path) -> str:
     return f"{wheel.name}:{member}:{info.file_size}:{info.CRC}:{size}"
 
 
-def venv(where: Path = VENV, lock_name: str = "requirements.lock") -> Path:
+def venv(where: Path = VENV, lock_name: str = "requirements.lock", only_binary: bool = True) -> Path:
     python = where / "bin" / "python"
     lock = ROOT / "tools" / lock_name
     stamp = where / ".kse-lock-sha256"
@@ -218,7 +226,7 @@ def venv(where: Path = VENV, lock_name: str = "requirements.lock") -> Path:
     run([sys.executable, "-m", "venv", str(where)], "creating the virtual environment (is python3-venv installed?)")
     run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes",
-         "--only-binary=:all:", "-r", str(lock)],
+         "--only-binary=:all:" if only_binary else "--prefer-binary", "-r", str(lock)],
         f"pip install -r tools/{lock_name} (is PyPI reachable?)",
     )
     stamp.write_text(want)
@@ -293,20 +301,27 @@ def build_library() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if any(a not in ("--dev", "--tfhub") for a in argv):
-        bad = next(a for a in argv if a not in ("--dev", "--tfhub"))
-        print(f"usage: setup.py [--dev | --tfhub]  (unknown argument {bad!r})", file=sys.stderr)
+    flags = ("--dev", "--tfhub", "--spark")
+    if any(a not in flags for a in argv):
+        bad = next(a for a in argv if a not in flags)
+        print(f"usage: setup.py [--dev | --tfhub | --spark]  (unknown argument {bad!r})", file=sys.stderr)
         return 2
     dev = "--dev" in argv
-    if "--tfhub" in argv:
+    extra = {"--tfhub": (TF_VENV, "requirements-tfhub.lock", True, "the TF Hub importer's Python"),
+             "--spark": (SPARK_VENV, "requirements-spark.lock", False, "the Spark example's Python")}
+    for flag, (where, lock, only_binary, what) in extra.items():
+        if flag not in argv:
+            continue
         try:
             check_tools()
             CACHE.mkdir(exist_ok=True)
-            python = venv(TF_VENV, "requirements-tfhub.lock")
+            python = venv(where, lock, only_binary)
+            if flag == "--spark" and shutil.which("java") is None:
+                raise SetupError("`java` not found on PATH: PySpark needs a JDK 17 (apt-get install openjdk-17-jdk-headless)")
         except (SetupError, OSError) as e:
             print(f"setup: error: {e}", file=sys.stderr)
             return 1
-        say(f"ready: the TF Hub importer's Python is {python.relative_to(ROOT)}")
+        say(f"ready: {what} is {python.relative_to(ROOT)}")
         return 0
     try:
         check_tools()
