@@ -377,7 +377,6 @@ def rename(graph, old: str, new: str) -> None:
 def embedding_rows(onnx_path: Path, ids_input: str) -> int | None:
     """Rows of the table that input_word_ids index (following casts and reshapes)."""
     import onnx
-    from onnx import numpy_helper  # noqa: F401
 
     model = onnx.load(str(onnx_path), load_external_data=False)
     inits = {i.name: list(i.dims) for i in model.graph.initializer}
