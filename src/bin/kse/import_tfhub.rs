@@ -60,7 +60,7 @@ pub fn run(args: &[String]) -> Result<()> {
     })?;
     match status.code() {
         Some(0) => Ok(()),
-        Some(2) => std::process::exit(2),
+        // The tool has printed its own message (refused: 1, usage: 2).
         Some(code) => std::process::exit(code),
         None => Err(CliError::new(Exit::Runtime, format!("{} was killed by a signal", tool.display()))),
     }
