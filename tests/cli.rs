@@ -595,3 +595,24 @@ fn korsts_dev_spearman_of_e5_small() {
     let spearman = dev_spearman(&["--model", s(&model)]);
     assert!((spearman - E5_SMALL_DEV_SPEARMAN).abs() <= 0.05, "KorSTS dev Spearman {spearman}, expected 80.71");
 }
+
+#[test]
+fn import_tfhub_runs_its_tool_and_passes_its_exit_status_through() {
+    // The tool's own usage (argparse), found from the build tree's tools/.
+    let mut help = kse(&["import-tfhub", "--help"]);
+    help.env("KSE_TFHUB_PYTHON", "python3");
+    let out = output(help);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("usage: kse import-tfhub"));
+    // Missing arguments: the tool's usage error, exit 2.
+    let mut usage = kse(&["import-tfhub"]);
+    usage.env("KSE_TFHUB_PYTHON", "python3");
+    assert_eq!(output(usage).status.code(), Some(2));
+    // A Python that does not exist: one clear line saying how to set it up.
+    let mut missing = kse(&["import-tfhub", "a", "b", "-o", "c"]);
+    missing.env("KSE_TFHUB_PYTHON", "/nonexistent/python3");
+    let out = output(missing);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("kse: error: cannot run /nonexistent/python3") && stderr.contains("make setup-tfhub"), "{stderr}");
+}
