@@ -1,6 +1,6 @@
 # kse — the two commands a user needs:
 #   make demo   set everything up (idempotent) and print the seed sentences' similarity matrix
-#   make test   set everything up and run every test (Rust, C, Python reference)
+#   make test   set everything up and run every test (Rust, C, Python reference, bindings, TF Hub twin, Spark)
 # and: make install PREFIX=/usr/local
 
 PYTHON    ?= python3
