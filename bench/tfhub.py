@@ -88,32 +88,27 @@ def main(argv: list[str]) -> int:
 
     encoder = kse.Encoder(args.twin / "model", intra_threads=args.threads)
 
-    def run_tf():
-        return np.concatenate([tf_model(tf.constant(b)).numpy() for b in batches])
+    def run_tf(bs):
+        return np.concatenate([tf_model(tf.constant(b)).numpy() for b in bs])
 
-    def run_tf_trimmed():
-        return np.concatenate([tf_trimmed(tf.constant(b)).numpy() for b in batches])
+    def run_tf_trimmed(bs):
+        return np.concatenate([tf_trimmed(tf.constant(b)).numpy() for b in bs])
 
-    def run_kse32():
-        return np.concatenate([encoder.encode(b) for b in batches])
+    def run_kse32(bs):
+        return np.concatenate([encoder.encode(b) for b in bs])
 
-    def run_kse():
-        return encoder.encode(sentences)
+    def run_kse(bs):
+        return encoder.encode([s for b in bs for s in b])
 
     runs = {"tensorflow": run_tf, "tensorflow-trimmed": run_tf_trimmed, "kse-32": run_kse32, "kse": run_kse}
+    for fn in runs.values():  # warm-up: graph tracing, session start
+        fn(batches[:2])
     outputs = {}
-    for name, fn in runs.items():  # warm-up (graph tracing, session start), and the outputs to compare
-        fn_batches = batches[:2]
-        if name.startswith("tensorflow"):
-            fn_tf = tf_model if name == "tensorflow" else tf_trimmed
-            [fn_tf(tf.constant(b)) for b in fn_batches]
-        else:
-            [encoder.encode(b) for b in fn_batches]
     times: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(args.repeats):
         for name, fn in runs.items():
             t0 = time.perf_counter()
-            outputs[name] = fn()
+            outputs[name] = fn(batches)
             times[name].append(time.perf_counter() - t0)
             print(f"  repeat {r + 1}: {name:<10} {times[name][-1]:8.2f} s", flush=True)
     others = [k for k in runs if k != "tensorflow"]

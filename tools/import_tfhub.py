@@ -50,6 +50,8 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 # SentencePiece's penalty for an unknown character: its score is the lowest
 # normal piece's score minus this (unigram_model.h, kUnkPenalty).
 UNK_PENALTY = 10.0
+#: Pieces SentencePiece never matches against text, by type: how tokenizer.json spells them.
+NEVER_MATCHED = {CONTROL: "control", UNKNOWN: "unk", UNUSED: "unused"}
 EXPECTED_INPUTS = ("input_word_ids", "input_mask")
 OPTIONAL_INPUTS = ("input_type_ids",)
 
@@ -216,8 +218,8 @@ def tokenizer_json(proto, packing: dict) -> dict:
     # so they keep their ids but can never be produced from input.
     vocab = []
     for p in pieces:
-        if p.type in (CONTROL, UNKNOWN, UNUSED):
-            vocab.append([f"<{ {CONTROL: 'control', UNKNOWN: 'unk', UNUSED: 'unused'}[p.type] } {p.piece}>", 0.0])
+        if p.type in NEVER_MATCHED:
+            vocab.append([f"<{NEVER_MATCHED[p.type]} {p.piece}>", 0.0])
         else:
             vocab.append([p.piece, float(p.score)])
     # Scores that only exist for the reason above must not lower the minimum
@@ -277,15 +279,12 @@ def tokenizer_json(proto, packing: dict) -> dict:
     }
 
 
-def hf_ids(tok, sentences: list[str], seq_length: int) -> list[list[int]]:
+def check_tokenizer(tok, sentences: list[str], outputs: dict, seq_length: int) -> int:
+    """Our ids (cut at seq_length like kse does) must be the preprocess model's, padding removed."""
+    ids, mask = outputs["input_word_ids"], outputs["input_mask"]
     tok.no_padding()
     tok.enable_truncation(max_length=seq_length)
-    return [e.ids for e in tok.encode_batch(sentences)]
-
-
-def check_tokenizer(tok, sentences: list[str], outputs: dict, seq_length: int) -> int:
-    ids, mask = outputs["input_word_ids"], outputs["input_mask"]
-    ours = hf_ids(tok, sentences, seq_length)
+    ours = [e.ids for e in tok.encode_batch(sentences)]
     bad = []
     for i, s in enumerate(sentences):
         theirs = ids[i, : mask[i].sum()].tolist()
@@ -410,30 +409,24 @@ def l2(x):
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def check_onnx(onnx_path: Path, tok, sig, output: str, sentences: list[str], packing: dict, tolerance: float, pre) -> float:
-    """ONNX Runtime (batch padded to its longest, like kse) vs TensorFlow (preprocess + encoder)."""
+def check_onnx(onnx_path: Path, sig, output: str, outputs: dict, tolerance: float) -> float:
+    """ONNX Runtime vs TensorFlow's encoder on the preprocess model's packed probes.
+
+    TensorFlow gets them as packed (padded to the sequence length); ONNX
+    Runtime gets each batch cut to its longest sentence, as kse feeds it. The
+    ids are the ones check_tokenizer found our tokenizer to give."""
     import numpy as np
     import onnxruntime as ort
-    import tensorflow as tf
 
-    opts = ort.SessionOptions()
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(onnx_path), ort.SessionOptions(), providers=["CPUExecutionProvider"])
+    n = len(outputs["input_mask"])
     worst = 0.0
-    for start in range(0, len(sentences), 16):
-        batch = sentences[start:start + 16]
-        tf_out = l2(np.asarray(sig(**pre(tf.constant(batch)))[output], dtype=np.float64))
-        ids = hf_ids(tok, batch, packing["seq_length"])
-        width = max(len(i) for i in ids)
-        word = np.full((len(ids), width), packing["pad_id"], dtype=np.int32)
-        mask = np.zeros((len(ids), width), dtype=np.int32)
-        for r, row in enumerate(ids):
-            word[r, : len(row)] = row
-            mask[r, : len(row)] = 1
-        feed = {"input_word_ids": word, "input_mask": mask}
-        if packing["type_ids"]:
-            feed["input_type_ids"] = np.zeros_like(word)
-        ours = l2(np.asarray(sess.run([output], feed)[0], dtype=np.float64))
-        worst = max(worst, float(np.abs(ours - tf_out).max()))
+    for start in range(0, n, 16):
+        packed = {k: v[start:start + 16] for k, v in outputs.items()}
+        theirs = l2(np.asarray(sig(**packed)[output], dtype=np.float64))
+        width = int(packed["input_mask"].sum(axis=1).max())
+        ours = l2(np.asarray(sess.run([output], {k: v[:, :width] for k, v in packed.items()})[0], dtype=np.float64))
+        worst = max(worst, float(np.abs(ours - theirs).max()))
     if worst > tolerance:
         raise Refused(f"ONNX Runtime on the converted graph differs from TensorFlow by {worst:.3g} "
                       f"(per component of the L2-normalised vectors; tolerance {tolerance:g})")
@@ -445,12 +438,12 @@ def check_onnx(onnx_path: Path, tok, sig, output: str, sentences: list[str], pac
 def import_pair(args) -> dict:
     try:
         import numpy as np  # noqa: F401
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
+        import onnx
+        import onnxruntime
         import sentencepiece  # noqa: F401
         import tensorflow as tf
-        import tensorflow_text  # noqa: F401  (registers the SentencePiece ops the preprocess graph uses)
-        import tf2onnx  # noqa: F401
+        import tensorflow_text  # registers the SentencePiece ops the preprocess graph uses
+        import tf2onnx
         import tokenizers
     except ImportError as e:
         raise Refused(f"{e}: this Python ({sys.executable}) lacks the importer's packages; install them with "
@@ -503,7 +496,7 @@ def import_pair(args) -> dict:
             if rows != len(proto.pieces):
                 raise Refused(f"the encoder's word-embedding table has {rows} rows but the preprocess model's "
                               f"SentencePiece vocabulary has {len(proto.pieces)} pieces: the two do not belong together")
-            worst = check_onnx(onnx_path, tok, sig, output, probes, packing, args.tolerance, pre)
+            worst = check_onnx(onnx_path, sig, output, outputs, args.tolerance)
             say(f"ONNX Runtime matches TensorFlow on {len(probes)} probe sentences (max abs diff {worst:.2e}, "
                 f"L2-normalised)")
 
@@ -526,10 +519,6 @@ def import_pair(args) -> dict:
                 "attribution": [f"Imported from TF Hub SavedModels: encoder {args.encoder.name}, preprocess {args.preprocess.name}"],
             }
             (stage / "kse.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            import onnx
-            import onnxruntime
-            import tf2onnx
-
             report = {
                 "sources": {"encoder": {"path": str(args.encoder), "files": tree_digest(enc_dir)},
                             "preprocess": {"path": str(args.preprocess), "files": tree_digest(pre_dir)}},

@@ -79,11 +79,12 @@ def parquet_input(sentences, work):
     return d
 
 
-def submit(bundle: Path, *args: str, master: str = "local[2]", env: dict | None = None) -> subprocess.CompletedProcess:
+def submit(bundle: Path | None, *args: str, master: str = "local[2]", env: dict | None = None) -> subprocess.CompletedProcess:
+    """spark-submit of the example job; bundle None ships no --archives."""
     cmd = [str(SPARK_SUBMIT), "--master", master,
            "--conf", "spark.ui.enabled=false",
            "--conf", f"spark.pyspark.python={sys.executable}",
-           "--archives", f"{bundle}#kse",
+           *(["--archives", f"{bundle}#kse"] if bundle else []),
            "--py-files", str(REPO / "examples" / "spark" / "kse_spark.py"),
            str(REPO / "examples" / "spark" / "embed.py"), *args]
     full_env = dict(os.environ, PYSPARK_PYTHON=sys.executable, **(env or {}))
@@ -212,12 +213,6 @@ def test_csv_and_text_inputs(bundle, sentences, work):
 
 
 def test_a_missing_bundle_is_a_clear_error(parquet_input, work):
-    cmd = [str(SPARK_SUBMIT), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-           "--conf", f"spark.pyspark.python={sys.executable}",
-           "--py-files", str(REPO / "examples" / "spark" / "kse_spark.py"),
-           str(REPO / "examples" / "spark" / "embed.py"), "--input", str(parquet_input),
-           "--output", str(work / "nobundle.parquet")]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYSPARK_PYTHON=sys.executable),
-                       timeout=600)
+    r = submit(None, "--input", str(parquet_input), "--output", str(work / "nobundle.parquet"), master="local[1]")
     assert r.returncode == 1
     assert "embed.py: error: kse bundle 'kse' not found" in r.stdout and "--archives" in r.stdout, r.stdout[-3000:]
