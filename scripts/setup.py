@@ -309,9 +309,9 @@ def main(argv: list[str]) -> int:
     dev = "--dev" in argv
     extra = {"--tfhub": (TF_VENV, "requirements-tfhub.lock", True, "the TF Hub importer's Python"),
              "--spark": (SPARK_VENV, "requirements-spark.lock", False, "the Spark example's Python")}
-    for flag, (where, lock, only_binary, what) in extra.items():
-        if flag not in argv:
-            continue
+    wanted = [flag for flag in extra if flag in argv]
+    for flag in wanted:
+        where, lock, only_binary, what = extra[flag]
         try:
             check_tools()
             CACHE.mkdir(exist_ok=True)
@@ -322,6 +322,7 @@ def main(argv: list[str]) -> int:
             print(f"setup: error: {e}", file=sys.stderr)
             return 1
         say(f"ready: {what} is {python.relative_to(ROOT)}")
+    if wanted and not dev:
         return 0
     try:
         check_tools()
