@@ -41,7 +41,7 @@ fi
 
 jar=target/java/kse-0.1.0.jar
 jar tf "$jar" > target/java/jar-contents.txt
-for f in libkse_jni.so libkse.so.0 libonnxruntime.so.1; do
+for f in libkse_jni.so libkse.so.0 libonnxruntime.so.1 SHA256SUMS; do
   grep -qx "native/linux-x86_64/$f" target/java/jar-contents.txt || { echo "run_tests.sh: $jar lacks $f" >&2; exit 1; }
 done
 
@@ -59,3 +59,22 @@ root=$PWD
   "$root/examples/java/Similarity.java") > target/java/similarity-default.out
 diff target/java/similarity.out target/java/similarity-default.out
 echo "java example without MODEL_DIR: the default model, same output"
+
+# A jar whose libkse carries the default model (`make embedded`, which `make
+# test` runs before the bindings): from the jar alone, without MODEL_DIR or
+# $KSE_MODEL_DIR, from another directory, the same matrix.
+embedded=target/embedded/release/libkse.so
+if [ -e "$embedded" ]; then
+  set +e
+  mvn -q -B -ntp -f bindings/java/pom.xml package -DskipTests -Dkse.libkse="$embedded" \
+    -Dkse.build.dir="$root/target/java-embedded" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g'
+  status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" = 0 ] || { echo "run_tests.sh: building the jar with $embedded failed" >&2; exit "$status"; }
+  (cd / && env -u KSE_MODEL_DIR java -cp "$root/target/java-embedded/kse-0.1.0.jar" \
+    "$root/examples/java/Similarity.java") > target/java/similarity-embedded.out
+  diff target/java/similarity.out target/java/similarity-embedded.out
+  echo "java example from a jar with the model inside (-Dkse.libkse=$embedded), without MODEL_DIR: same output"
+else
+  echo "java: no $embedded (\`make embedded\`): the jar with the model inside is not checked"
+fi

@@ -53,9 +53,9 @@ static jint fail(JNIEnv *env, jbyteArray out, kse_status status, const char *mes
     return status;
 }
 
-/* A malloc'd copy of a Java byte[] (at least one byte, so never NULL on success). */
-static char *copy_bytes(JNIEnv *env, jbyteArray arr, jsize *len_out) {
-    jsize len = (*env)->GetArrayLength(env, arr);
+/* A malloc'd copy of the first len bytes of a Java byte[] (at least one byte,
+   so never NULL on success); len must not exceed the array's length. */
+static char *copy_prefix(JNIEnv *env, jbyteArray arr, jsize len) {
     char *buf = malloc((size_t)len + 1);
     if (buf == NULL) {
         throw_oom(env, "kse_jni: cannot copy a byte array");
@@ -63,8 +63,14 @@ static char *copy_bytes(JNIEnv *env, jbyteArray arr, jsize *len_out) {
     }
     (*env)->GetByteArrayRegion(env, arr, 0, len, (jbyte *)buf);
     buf[len] = '\0';
-    if (len_out) *len_out = len;
     return buf;
+}
+
+/* A malloc'd copy of a Java byte[] (at least one byte, so never NULL on success). */
+static char *copy_bytes(JNIEnv *env, jbyteArray arr, jsize *len_out) {
+    jsize len = (*env)->GetArrayLength(env, arr);
+    if (len_out) *len_out = len;
+    return copy_prefix(env, arr, len);
 }
 
 static jbyteArray bytes_of(JNIEnv *env, const char *s) {
@@ -218,7 +224,8 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_encodePacked(JNIEnv *env, jclass cls,
             prev = o;
         }
     }
-    bytes = copy_bytes(env, data, NULL);
+    /* Only the bytes the texts use: the binding's buffer may be larger. */
+    bytes = copy_prefix(env, data, (jsize)prev);
     if (bytes == NULL) {
         free(offs);
         free(vectors);

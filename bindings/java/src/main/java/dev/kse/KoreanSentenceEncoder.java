@@ -25,9 +25,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * no directory: libkse loads its default model, kse-ko-small, from
  * {@code $KSE_MODEL_DIR} if set, else from {@code models/kse-ko-small} of the
  * build tree or {@code share/kse/models/kse-ko-small} of the installed tree
- * that libkse sits in. The jar's bundled libkse is extracted to a temporary
- * directory with no model beside it, so with it set {@code KSE_MODEL_DIR}, or
- * load an installed or built libkse with {@code -Dkse.library}.
+ * that libkse sits in (never of a temporary or world-writable directory,
+ * where anyone could plant one). The jar's bundled libkse is extracted to a
+ * private temporary directory, so with it the default model comes only from
+ * {@code KSE_MODEL_DIR} or from a jar built with the model compiled into its
+ * libkse; otherwise pass the directory ({@link #open(Path)}) or load an
+ * installed or built libkse with {@code -Dkse.library}.
  *
  * <p><b>Threads.</b> An encoder is thread-safe: any number of threads may call
  * {@link #encode}, {@link #tokenize} and the other methods at once (up to
@@ -43,11 +46,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@link java.lang.ref.Cleaner}, but close it explicitly (try-with-resources):
  * the garbage collector does not know how much native memory it holds.
  *
- * <p><b>Text.</b> Strings are passed to the library as UTF-8 through
- * {@link String#getBytes(java.nio.charset.Charset)}, which replaces each
- * unpaired surrogate with {@code '?'}; such a string encodes exactly like the
- * same string with {@code '?'} in its place. {@code null} elements are
- * rejected with {@link NullPointerException}.
+ * <p><b>Text.</b> Strings are passed to the library as UTF-8. A string with an
+ * unpaired surrogate (a {@code char} in U+D800..U+DFFF that is not half of a
+ * pair) has no UTF-8 form: the call throws {@link KseException} with
+ * {@link KseStatus#INVALID_UTF8} naming the text's index in the call and the
+ * surrogate's position, e.g. {@code text 3 is not valid UTF-8: unpaired
+ * surrogate U+D800 at char 5}, and nothing is encoded. {@code null} texts
+ * and lists are rejected with {@link NullPointerException} naming them.
  */
 public final class KoreanSentenceEncoder implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create(runnable -> {
@@ -60,6 +65,15 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
     static final AtomicInteger LIVE = new AtomicInteger();
 
     private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+    /** Appended to MODEL_NOT_FOUND for {@link #open()} on the jar's bundled libkse without KSE_MODEL_DIR. */
+    static final String BUNDLED_NO_MODEL = " (this jar's libkse is extracted to a private temporary directory and"
+            + " does not look for a model around it, nor does it carry one; to get the default model, kse-ko-small:"
+            + " set KSE_MODEL_DIR to its directory (models/kse-ko-small of a kse checkout, or"
+            + " share/kse/models/kse-ko-small of an installed kse), pass a model directory with"
+            + " KoreanSentenceEncoder.open(Path), use a jar built with the model compiled in (`make embedded`, then"
+            + " mvn -f bindings/java/pom.xml package -Dkse.libkse=target/embedded/release/libkse.so), or load an"
+            + " installed libkse with -Dkse.library)";
 
     private final Handle handle;
     private final Cleaner.Cleanable cleanable;
@@ -127,8 +141,10 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
      *
      * @throws KseException {@link KseStatus#MODEL_NOT_FOUND} naming the places
      *     looked at when none has the model (with the jar's bundled libkse,
-     *     which sits in a temporary directory, set {@code KSE_MODEL_DIR}), and
-     *     as {@link #open(Path, Options)}
+     *     which sits in a temporary directory and has no model beside it, the
+     *     message says how to get one: a jar built with the model inside, set
+     *     {@code KSE_MODEL_DIR}, or pass the directory), and as
+     *     {@link #open(Path, Options)}
      * @throws UnsatisfiedLinkError when the native libraries cannot be loaded
      */
     public static KoreanSentenceEncoder open(Options options) {
@@ -170,9 +186,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             String env = System.getenv("KSE_MODEL_DIR");
             if (dir == null && status == KseStatus.MODEL_NOT_FOUND.code() && NativeLoader.bundled()
                     && (env == null || env.isEmpty())) {
-                e = new KseException(e.status(), status, e.detail() + " (the jar's libkse is a temporary copy with"
-                        + " no model beside it: set KSE_MODEL_DIR, pass a model directory, or load an installed"
-                        + " libkse with -Dkse.library)");
+                e = new KseException(e.status(), status, e.detail() + BUNDLED_NO_MODEL);
             }
             throw e;
         }
@@ -187,16 +201,19 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
 
     /** Embeds the sentences: one {@link #dim()}-float vector per sentence, in order. */
     public float[][] encode(String... sentences) {
+        Objects.requireNonNull(sentences, "sentences is null");
         return encodeBatch(Arrays.asList(sentences)).toArray();
     }
 
     /** Embeds the sentences: one {@link #dim()}-float vector per sentence, in order. */
     public float[][] encode(List<String> sentences) {
+        Objects.requireNonNull(sentences, "sentences is null");
         return encodeBatch(sentences).toArray();
     }
 
     /** Embeds the sentences into one row-major array of {@code sentences.size() * dim()} floats. */
     public float[] encodeFlat(List<String> sentences) {
+        Objects.requireNonNull(sentences, "sentences is null");
         return encodeBatch(sentences).data();
     }
 
@@ -204,40 +221,48 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
      * Embeds the sentences in one library call and returns the vectors
      * (row-major) with the token and truncation counts.
      *
-     * @throws KseException e.g. {@link KseStatus#INPUT_TOO_LONG} with {@link Truncation#ERROR}
+     * @throws KseException e.g. {@link KseStatus#INPUT_TOO_LONG} with {@link Truncation#ERROR},
+     *     {@link KseStatus#INVALID_UTF8} for a text with an unpaired surrogate
+     * @throws NullPointerException when the list or one of its texts is null
      * @throws IllegalArgumentException when the batch is too large for one Java array
      */
     public Embeddings encodeBatch(List<String> sentences) {
-        Objects.requireNonNull(sentences, "sentences");
-        int n = sentences.size();
-        byte[][] parts = new byte[n][];
-        long total = 0;
+        Objects.requireNonNull(sentences, "sentences is null");
+        Object[] texts = sentences.toArray();
+        int n = texts.length;
+        long chars = 0;
         for (int i = 0; i < n; i++) {
-            String s = sentences.get(i);
-            if (s == null) {
-                throw new NullPointerException("sentence " + i + " is null");
+            if (texts[i] == null) {
+                throw new NullPointerException("text " + i + " is null");
             }
-            parts[i] = s.getBytes(StandardCharsets.UTF_8);
-            total += parts[i].length;
+            chars += ((String) texts[i]).length();
         }
         long floats = (long) n * dim;
-        if (total > MAX_ARRAY || floats > MAX_ARRAY) {
-            throw new IllegalArgumentException("batch of " + n + " texts (" + total
-                    + " UTF-8 bytes) is too large for one call; split it");
+        if (floats > MAX_ARRAY) {
+            throw new IllegalArgumentException("batch of " + n + " texts is too large for one call; split it");
         }
-        byte[] data;
+        // All texts as UTF-8 in one buffer, converted and checked in one pass (text i is
+        // data[offsets[i]] .. data[offsets[i + 1]]); the JNI shim reads only up to offsets[n], so
+        // the buffer may be larger. Room for the worst case (3 bytes a char) up front unless large.
         long[] offsets = new long[n + 1];
-        if (n == 1) {
-            data = parts[0];
-            offsets[1] = data.length;
-        } else {
-            data = new byte[(int) total];
-            int pos = 0;
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(parts[i], 0, data, pos, parts[i].length);
-                pos += parts[i].length;
-                offsets[i + 1] = pos;
+        long capacity = 3 * chars <= (1 << 22) ? 3 * chars : chars + (chars >> 1);
+        byte[] data = new byte[(int) Math.min(MAX_ARRAY, Math.max(16, capacity))];
+        int pos = 0;
+        for (int i = 0; i < n; i++) {
+            String s = (String) texts[i];
+            long need = pos + 3L * s.length();
+            if (need > data.length) {
+                if (need > MAX_ARRAY) {
+                    need = pos + Utf8.length(s, i); // exact, for batches near 2 GB
+                    if (need > MAX_ARRAY) {
+                        throw new IllegalArgumentException("batch of " + n + " texts (" + chars
+                                + " chars) is too large for one call; split it");
+                    }
+                }
+                data = Arrays.copyOf(data, (int) Math.min(MAX_ARRAY, Math.max(need, 2L * data.length)));
             }
+            pos = Utf8.encode(s, data, pos, i);
+            offsets[i + 1] = pos;
         }
         float[] out = new float[(int) floats];
         long[] stats = new long[2];
@@ -261,8 +286,8 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
      * with {@link Truncation#ERROR}).
      */
     public int[] tokenize(String text) {
-        Objects.requireNonNull(text, "text");
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        Objects.requireNonNull(text, "text is null");
+        byte[] bytes = Utf8.bytes(text, 0);
         byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
         long[] count = new long[1];
         int[] ids = new int[Math.max(maxTokens, 1)];

@@ -10,7 +10,7 @@ public enum KseStatus {
     OK(0),
     /** An argument is missing or out of range (bad option value). */
     INVALID_ARGUMENT(1),
-    /** A text is not valid UTF-8 (cannot happen for text encoded by this binding). */
+    /** A text is not valid UTF-8: from Java, a string with an unpaired surrogate (the message names the text and where). */
     INVALID_UTF8(2),
     /** An output buffer is too small. */
     BUFFER_TOO_SMALL(3),

@@ -39,7 +39,10 @@ final class Native {
 
     static native byte[] modelName(long handle);
 
-    /** Texts are data[offsets[i]] .. data[offsets[i+1]]; out must hold n * dim floats. */
+    /**
+     * Texts are data[offsets[i]] .. data[offsets[i+1]] (data may run past
+     * offsets[n]: only that much is copied); out must hold n * dim floats.
+     */
     static native int encodePacked(long handle, byte[] data, long[] offsets, float[] out,
                                    long[] statsOut, byte[] err);
 

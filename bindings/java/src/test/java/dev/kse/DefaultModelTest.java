@@ -1,11 +1,15 @@
 package dev.kse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +59,68 @@ class DefaultModelTest {
     void bundledLibkseWithoutKseModelDirSaysWhatToDo() throws Exception {
         Map<String, String> out = LoaderTest.runProbe(List.of(), Map.of(), List.of("KSE_MODEL_DIR"), "--default");
         assertEquals(KseStatus.MODEL_NOT_FOUND.name(), out.get("status"), String.valueOf(out));
-        String detail = out.get("detail");
-        assertTrue(detail.contains(TestSupport.DEFAULT_MODEL) && detail.contains("-Dkse.library"), detail);
+        assertSaysHowToGetAModel(out.get("detail"));
+    }
+
+    /**
+     * The jar's libkse is extracted under java.io.tmpdir, a directory anyone
+     * may write to; a model planted there (beside the extraction directory,
+     * where a build or installed tree would have it) must not be loaded.
+     */
+    @Test
+    @Timeout(180)
+    void bundledLibkseIgnoresAModelPlantedInTheTempDirectory(@TempDir Path tmp) throws Exception {
+        Path shared = Files.createDirectory(tmp.resolve("tmp"));
+        List<Path> planted = List.of(shared.resolve("models").resolve(TestSupport.DEFAULT_MODEL),
+                shared.resolve("share/kse/models").resolve(TestSupport.DEFAULT_MODEL));
+        for (Path dir : planted) {
+            plant(TestSupport.defaultModel(), dir);
+        }
+        // Like /tmp: anyone may create entries, only their owners may remove them.
+        Process chmod = new ProcessBuilder("chmod", "1777", shared.toString()).inheritIO().start();
+        assertEquals(0, chmod.waitFor(), "chmod 1777 " + shared);
+        // The plants themselves are loadable models: only where they are keeps them out.
+        try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(planted.get(0))) {
+            assertEquals("planted", enc.modelName());
+        }
+
+        Map<String, String> out = LoaderTest.runProbe(List.of("-Djava.io.tmpdir=" + shared), Map.of(),
+                List.of("KSE_MODEL_DIR"), "--default");
+        Path lib = Path.of(String.valueOf(out.get("path")));
+        assertEquals(shared, lib.getParent().getParent(), "extracted under java.io.tmpdir: " + out);
+        assertEquals("rwx------", out.get("extractedMode"), String.valueOf(out));
+        assertEquals(out.get("uid"), out.get("extractedUid"), String.valueOf(out));
+        if (out.containsKey("name")) {
+            // A libkse that carries the default model uses it, and nothing planted.
+            assertNotEquals("planted", out.get("name"), "the planted model was loaded: " + out);
+        } else {
+            assertEquals(KseStatus.MODEL_NOT_FOUND.name(), out.get("status"), String.valueOf(out));
+            assertSaysHowToGetAModel(out.get("detail"));
+        }
+    }
+
+    /** A copy of the model directory at {@code to}, its manifest's name changed to "planted". */
+    private static void plant(Path model, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) {
+                    Files.copy(f, to.resolve(f.getFileName()));
+                }
+            }
+        }
+        Path manifest = to.resolve("kse.json");
+        String json = Files.readString(manifest);
+        String renamed = json.replaceFirst("\"name\"\\s*:\\s*\"[^\"]*\"", "\"name\": \"planted\"");
+        assertNotEquals(json, renamed, "kse.json has a name");
+        Files.writeString(manifest, renamed);
+    }
+
+    /** The message for the bundled libkse without a model names every way to get one. */
+    private static void assertSaysHowToGetAModel(String detail) {
+        for (String way : List.of(TestSupport.DEFAULT_MODEL, "KSE_MODEL_DIR", "open(Path)", "make embedded",
+                "-Dkse.libkse=", "-Dkse.library")) {
+            assertTrue(detail != null && detail.contains(way), "says " + way + ": " + detail);
+        }
     }
 }

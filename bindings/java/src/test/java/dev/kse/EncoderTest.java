@@ -15,6 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /** The API on the tiny-e5 test model: shapes, values, tokenization, options, batching. */
 class EncoderTest {
@@ -109,18 +110,85 @@ class EncoderTest {
     @Test
     void nullsAreRejected() {
         NullPointerException e = assertThrows(NullPointerException.class, () -> enc.encode("a", null, "b"));
-        assertTrue(e.getMessage().contains("sentence 1"), e.getMessage());
-        assertThrows(NullPointerException.class, () -> enc.encodeFlat(null));
-        assertThrows(NullPointerException.class, () -> enc.tokenize(null));
+        assertEquals("text 1 is null", e.getMessage());
+        e = assertThrows(NullPointerException.class, () -> enc.encodeBatch(Arrays.asList("a", "b", null)));
+        assertEquals("text 2 is null", e.getMessage());
+        List<Executable> nullLists = List.of(
+                () -> enc.encode((String[]) null),
+                () -> enc.encode((List<String>) null),
+                () -> enc.encodeFlat(null),
+                () -> enc.encodeBatch(null));
+        for (Executable call : nullLists) {
+            assertEquals("sentences is null", assertThrows(NullPointerException.class, call).getMessage());
+        }
+        assertEquals("text is null", assertThrows(NullPointerException.class, () -> enc.tokenize(null)).getMessage());
     }
 
     @Test
-    void unpairedSurrogatesBecomeQuestionMarks() {
-        String broken = "가\uD800나\uDC00";
-        assertArrayEquals(enc.encode("가?나?")[0], enc.encode(broken)[0]);
-        assertArrayEquals(enc.tokenize("가?나?"), enc.tokenize(broken));
-        // A proper pair (an emoji) is not replaced.
+    void unpairedSurrogatesAreInvalidUtf8() {
+        // Each case: the texts of one call, and the message naming the bad one.
+        List<Object[]> cases = List.of(
+                new Object[] {List.of("가", "나", "다", "가나다라마\uD800"),
+                        "text 3 is not valid UTF-8: unpaired surrogate U+D800 at char 5"},
+                new Object[] {List.of("\uDC00가"), "text 0 is not valid UTF-8: unpaired surrogate U+DC00 at char 0"},
+                new Object[] {List.of("ok", "a\uDBFFb"), "text 1 is not valid UTF-8: unpaired surrogate U+DBFF at char 1"},
+                // A pair in the wrong order is two unpaired halves; the first is reported.
+                new Object[] {List.of("😊\uDE0A\uD83D"), "text 0 is not valid UTF-8: unpaired surrogate U+DE0A at char 2"},
+                new Object[] {List.of("a", "b\uDFFF", "\uD800"),
+                        "text 1 is not valid UTF-8: unpaired surrogate U+DFFF at char 1"});
+        for (Object[] c : cases) {
+            @SuppressWarnings("unchecked")
+            List<String> texts = (List<String>) c[0];
+            String want = (String) c[1];
+            List<Executable> calls = List.of(
+                    () -> enc.encode(texts),
+                    () -> enc.encode(texts.toArray(new String[0])),
+                    () -> enc.encodeFlat(texts),
+                    () -> enc.encodeBatch(texts));
+            for (Executable call : calls) {
+                KseException e = assertThrows(KseException.class, call);
+                assertEquals(KseStatus.INVALID_UTF8, e.status(), e.getMessage());
+                assertEquals(want, e.detail());
+                assertEquals("KSE_ERR_INVALID_UTF8: " + want, e.getMessage());
+            }
+        }
+        KseException e = assertThrows(KseException.class, () -> enc.tokenize("가나\uD800"));
+        assertEquals(KseStatus.INVALID_UTF8, e.status());
+        assertEquals("text 0 is not valid UTF-8: unpaired surrogate U+D800 at char 2", e.detail());
+        // The encoder is unharmed, and a proper pair (an emoji) is text like any other.
+        assertTrue(maxAbsDiff(enc.encode("가")[0], enc.encode(List.of("가", "😊"))[0]) <= 1e-6);
         assertNotEquals(Arrays.toString(enc.tokenize("?")), Arrays.toString(enc.tokenize("😊")));
+    }
+
+    @Test
+    void utf8MatchesTheJdkOnValidText() {
+        // Boundaries of each UTF-8 length, a supplementary pair at both ends, and random valid strings.
+        List<String> texts = new ArrayList<>(List.of("", "a", "\u007F\u0080", "\u07FF\u0800", "\uD7FF\uE000\uFFFF",
+                "\uD800\uDC00", "\uDBFF\uDFFF", "😊 다만, 도로와 KTX ₩", "\u0000x"));
+        java.util.Random random = new java.util.Random(14);
+        for (int k = 0; k < 2000; k++) {
+            StringBuilder b = new StringBuilder();
+            for (int len = random.nextInt(40); len > 0; len--) {
+                int cp = switch (random.nextInt(4)) {
+                    case 0 -> random.nextInt(0x80);
+                    case 1 -> 0x80 + random.nextInt(0x800 - 0x80);
+                    case 2 -> 0x800 + random.nextInt(0xD800 - 0x800);
+                    default -> 0x10000 + random.nextInt(0x110000 - 0x10000);
+                };
+                b.appendCodePoint(cp);
+            }
+            texts.add(b.toString());
+        }
+        for (String t : texts) {
+            byte[] want = t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertArrayEquals(want, Utf8.bytes(t, 0), t);
+            assertEquals(want.length, Utf8.length(t, 0), t);
+        }
+        // And through the packed path: the same vectors as one at a time.
+        float[][] batched = enc.encode(texts.subList(0, 50));
+        for (int i = 0; i < 50; i++) {
+            assertTrue(maxAbsDiff(enc.encode(texts.get(i))[0], batched[i]) <= 1e-6, "text " + i);
+        }
     }
 
     @Test

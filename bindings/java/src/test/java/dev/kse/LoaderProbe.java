@@ -1,6 +1,9 @@
 package dev.kse;
 
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 
 /**
@@ -12,15 +15,16 @@ import java.util.Arrays;
 public final class LoaderProbe {
     private LoaderProbe() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         boolean byDefault = args[0].equals("--default");
         try (KoreanSentenceEncoder enc = byDefault ? KoreanSentenceEncoder.open() : KoreanSentenceEncoder.open(Path.of(args[0]))) {
-            System.out.println("path=" + KoreanSentenceEncoder.libraryPath());
+            printLibrary();
             System.out.println("version=" + KoreanSentenceEncoder.libraryVersion());
             System.out.println("name=" + enc.modelName());
             System.out.println("modelDir=" + enc.modelDir());
             System.out.println("vector=" + Arrays.toString(enc.encode("안녕하세요")[0]));
         } catch (KseException e) {
+            printLibrary();
             System.out.println("status=" + e.status());
             System.out.println("detail=" + e.detail().replace('\n', ' '));
         } catch (UnsatisfiedLinkError e) {
@@ -31,6 +35,19 @@ public final class LoaderProbe {
             } catch (UnsatisfiedLinkError again) {
                 System.out.println("second=" + again.getMessage());
             }
+        }
+    }
+
+    /** The libkse in use and, when the jar's copy was extracted, the extraction directory's owner and mode. */
+    private static void printLibrary() throws Exception {
+        System.out.println("path=" + KoreanSentenceEncoder.libraryPath());
+        Path dir = NativeLoader.extractedDir();
+        if (dir != null) {
+            System.out.println("extracted=" + dir);
+            System.out.println("extractedUid=" + Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS));
+            System.out.println("extractedMode=" + PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)));
+            System.out.println("uid=" + NativeLoader.currentUid());
         }
     }
 }
