@@ -12,12 +12,18 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-env-changed=CI");
+    // CI is read below but deliberately not tracked (no rerun-if-env-changed):
+    // a build script that reruns recompiles the whole crate, and CI's `make test`
+    // (CI=true) followed by a `make install` without CI rebuilt it for nothing.
+    // So the header is copied, or not, when the script runs anyway: on the first
+    // build and after src/ffi.rs or cbindgen.toml change (after a CI build that
+    // left include/kse.h stale: `touch src/ffi.rs && cargo build`).
 
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkse.so.{major}");
-    // Finds libonnxruntime.so.1 beside libkse.so when dlopen is given a bare name.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,$ORIGIN");
+    // No rpath: kse looks for ONNX Runtime beside itself by full path, after
+    // checking that no other user can change it (src/trust.rs); an $ORIGIN
+    // rpath would let the last, bare-name dlopen load that file unchecked.
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let generated = out_dir.join("kse.h");

@@ -46,6 +46,9 @@ install -d "$DESTDIR$PREFIX/share/kse/tools"
 install -m 0644 tools/import_tfhub.py tools/requirements-tfhub.lock tools/check_card_matrix.py "$DESTDIR$PREFIX/share/kse/tools/"
 
 # prefix from the .pc file's own location, so a moved tree still works.
+# Libs carry an rpath to libdir: a program linked through pkg-config (C, C++,
+# Go's `#cgo pkg-config`, which accepts -Wl,-rpath) finds libkse.so.0 at run
+# time wherever the prefix is, with no LD_LIBRARY_PATH or ldconfig.
 cat > "$lib/pkgconfig/kse.pc" <<PC
 prefix=\${pcfiledir}/../..
 libdir=\${prefix}/lib
@@ -55,7 +58,7 @@ modeldir=\${prefix}/share/kse/models
 Name: kse
 Description: Korean Sentence Encoder: sentence embeddings through ONNX Runtime behind a C ABI
 Version: $version
-Libs: -L\${libdir} -lkse
+Libs: -L\${libdir} -lkse -Wl,-rpath,\${libdir}
 Libs.private: -lpthread -ldl -lm
 Cflags: -I\${includedir}
 PC
@@ -69,7 +72,8 @@ if [ "${KSE_INSTALL_MODELS:-1}" != 0 ]; then
 fi
 
 # Refresh the loader cache after a system-wide install so libkse.so.0 is
-# found; other prefixes need -Wl,-rpath (or LD_LIBRARY_PATH) instead.
+# found also by programs linked without pkg-config (kse.pc's rpath covers the
+# others, in any prefix).
 case "$PREFIX" in
   /usr|/usr/local)
     if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig || true; fi ;;

@@ -20,16 +20,17 @@
 //
 // The package uses cgo and finds libkse with pkg-config (`#cgo pkg-config: kse`).
 //
-// After `make install PREFIX=/opt/kse`, point pkg-config at the installed
-// kse.pc and tell the loader where libkse.so.0 lives, either with an rpath:
+// After `make install PREFIX=/opt/kse`, point pkg-config at the installed kse.pc:
 //
-//	export PKG_CONFIG_PATH=/opt/kse/lib/pkgconfig
-//	export CGO_LDFLAGS="-Wl,-rpath,/opt/kse/lib"
-//	go build ./...
+//	PKG_CONFIG_PATH=/opt/kse/lib/pkgconfig go build ./...
 //
-// or, for a system-wide prefix such as /usr/local, with ldconfig (install
-// refreshes the cache when run as root) and nothing else. ONNX Runtime is
-// found by libkse itself in lib/kse/ beside it; no environment variable is needed.
+// kse.pc's Libs carry -Wl,-rpath,<prefix>/lib (cgo's flag allowlist accepts
+// it), so the program finds libkse.so.0 at run time with no LD_LIBRARY_PATH,
+// CGO_LDFLAGS or ldconfig, whatever the prefix. ONNX Runtime is found by
+// libkse itself in lib/kse/ beside it; no environment variable is needed.
+// Go's build cache does not notice a change of PKG_CONFIG_PATH or kse.pc
+// (golang/go#24544): after switching to another kse install, build once
+// with `go build -a` (or `go clean -cache`).
 //
 // Against a source checkout (after `make setup`), bindings/go/run_tests.sh
 // writes target/go/pkgconfig/kse.pc, whose Libs carry
