@@ -135,8 +135,10 @@ typedef struct kse_options {
    * Path of the ONNX Runtime library to load, or NULL to search: the
    * `KSE_ORT_LIBRARY` environment variable, then `libonnxruntime.so.1`
    * beside libkse.so (or in `kse/` beside it), then the system library
-   * path. The first library loaded serves the whole process; naming a
-   * different one later is an error.
+   * path; a file found through the first two is loaded only if no user
+   * other than the caller and root can change it. The first library
+   * loaded serves the whole process; naming a different one later is an
+   * error.
    */
   const char *ort_library_path;
 } kse_options;
@@ -270,6 +272,9 @@ kse_status kse_options_init(struct kse_options *opts,
  * directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
  * build tree or `share/kse/models/kse-ko-small` of the installed tree that
  * libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
+ * A default model is used only if no user other than the caller and root can
+ * change it, and is never searched beside a libkse under `/tmp` or another
+ * directory others can write to; the current directory is never searched.
  *
  * On success `*out` receives the encoder, which the caller owns and must
  * release with `kse_free`. On failure `*out` is set to NULL and `err` (may be

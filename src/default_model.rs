@@ -1,15 +1,26 @@
 //! Where the default model is found when the caller names no model directory
 //! (`kse_create` with `model_dir` NULL, the CLI without `--model`).
 //!
-//! In order: `$KSE_MODEL_DIR`; then `models/kse-ko-small` of the build tree
-//! and `share/kse/models/kse-ko-small` of the installed tree that the file
-//! holding kse's code sits in (`libkse.so`, or the program that linked
-//! `libkse.a`): `<repo>/target/release/libkse.so` finds `<repo>/models/...`,
-//! `<prefix>/lib/libkse.so` finds `<prefix>/share/kse/models/...`.
+//! In order:
+//! 1. `$KSE_MODEL_DIR`, if set: used if no other user can change it (it may
+//!    lie under a sticky directory such as `/tmp`), otherwise an error;
+//! 2. the model compiled into the library (cargo feature `embedded-model`);
+//! 3. `models/kse-ko-small` of the build tree and `share/kse/models/kse-ko-small`
+//!    of the installed tree that the file holding kse's code sits in
+//!    (`libkse.so`, or the program that linked `libkse.a`):
+//!    `<repo>/target/release/libkse.so` finds `<repo>/models/...`,
+//!    `<prefix>/lib/libkse.so` finds `<prefix>/share/kse/models/...`.
+//!    Searched only when nothing from `/` down to that file is writable by
+//!    others (so never beside a copy in a temporary directory), and a
+//!    directory found is used only if the same holds for it and its files.
+//!
+//! The rules are those of [`crate::trust`]; the current directory is never searched.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::MANIFEST_FILE;
+use crate::trust::{self, Ancestors};
 
 /// The default model directory's name, under `models/` of a build tree or
 /// `share/kse/models/` of an installed tree.
@@ -20,24 +31,15 @@ pub const MODEL_ENV: &str = "KSE_MODEL_DIR";
 /// (a test binary in target/release/deps is three below the repository).
 const LEVELS_UP: usize = 4;
 
-/// The file that holds this code: the shared library, or the executable that
-/// linked the static library.
-fn code_file() -> Option<PathBuf> {
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let addr = code_file as fn() -> Option<PathBuf> as *const libc::c_void;
-    // SAFETY: dladdr only reads the loader's tables; `info` is a valid out-pointer.
-    let found = unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null();
-    let from_loader = found
-        .then(|| unsafe { std::ffi::CStr::from_ptr(info.dli_fname) })
-        .map(|name| PathBuf::from(std::ffi::OsStr::new(&*name.to_string_lossy())))
-        .filter(|p| p.is_absolute());
-    from_loader.or_else(|| std::env::current_exe().ok()).map(|p| p.canonicalize().unwrap_or(p))
-}
-
-/// The directories searched for the default model, in order (after `$KSE_MODEL_DIR`).
-pub fn candidates() -> Vec<PathBuf> {
+/// The directories searched for the default model, in order (after
+/// `$KSE_MODEL_DIR`), or why none are: the file holding kse's code sits where
+/// others can write.
+pub fn candidates() -> std::result::Result<Vec<PathBuf>, String> {
+    let Some(file) = trust::code_file() else { return Ok(Vec::new()) };
+    trust::check(&file, Ancestors::Strict).map_err(|why| {
+        format!("kse's code is in {}, and {why}, so no default model is searched beside it", file.display())
+    })?;
     let mut out = Vec::new();
-    let Some(file) = code_file() else { return out };
     let mut dir: Option<&Path> = file.parent();
     for _ in 0..LEVELS_UP {
         let Some(d) = dir else { break };
@@ -45,27 +47,62 @@ pub fn candidates() -> Vec<PathBuf> {
         out.push(d.join("models").join(DEFAULT_MODEL));
         dir = d.parent();
     }
-    out
+    Ok(out)
 }
 
-/// The default model directory, or `ModelNotFound` naming every place looked at.
+/// Why another user could change the model in `dir` (the directory, its
+/// manifest, or the files the manifest names), or `Ok`.
+fn check_model(dir: &Path, ancestors: Ancestors) -> std::result::Result<(), String> {
+    trust::check(dir, ancestors)?;
+    let manifest = crate::manifest::Manifest::load(dir).map_err(|e| e.message().to_owned())?;
+    for file in [dir.join(MANIFEST_FILE), manifest.graph, manifest.tokenizer] {
+        trust::check(&file, ancestors)?;
+    }
+    Ok(())
+}
+
+/// The default model directory, or `ModelNotFound` naming every place looked
+/// at and why a model found there was not used.
 pub fn default_model_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(MODEL_ENV).filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        if dir.exists() {
+            check_model(&dir, Ancestors::StickyAllowed).map_err(|why| {
+                Error::new(
+                    ErrorKind::ModelNotFound,
+                    format!(
+                        "${MODEL_ENV} names {}, which other users can change ({why}); kse does not load a model \
+                         from there unless the program names it explicitly",
+                        dir.display()
+                    ),
+                )
+            })?;
+        }
+        return Ok(dir);
     }
     if let Some(dir) = crate::embedded::dir() {
         return Ok(dir);
     }
-    let looked = candidates();
-    if let Some(dir) = looked.iter().find(|d| d.join("kse.json").is_file()) {
-        return Ok(dir.clone());
+    let looked = candidates().map_err(|why| {
+        Error::new(ErrorKind::ModelNotFound, format!("no model directory given and ${MODEL_ENV} not set; {why}"))
+    })?;
+    let mut refused = Vec::new();
+    for dir in looked.iter().filter(|d| d.join(MANIFEST_FILE).is_file()) {
+        match check_model(dir, Ancestors::Strict) {
+            Ok(()) => return Ok(dir.clone()),
+            Err(why) => refused.push(format!("{} is not used: {why}", dir.display())),
+        }
     }
+    // Refusals first: C callers see the first 511 bytes of a message.
     let places: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
-    Err(Error::new(
-        ErrorKind::ModelNotFound,
-        format!(
-            "no model directory given, ${MODEL_ENV} not set, and the default model {DEFAULT_MODEL} is not in {}",
-            if places.is_empty() { "any known place".to_owned() } else { places.join(", ") }
-        ),
-    ))
+    let mut message = format!("no model directory given and ${MODEL_ENV} not set; ");
+    for r in refused {
+        message.push_str(&r);
+        message.push_str("; ");
+    }
+    message.push_str(&format!(
+        "the default model {DEFAULT_MODEL} is not in {}",
+        if places.is_empty() { "any known place".to_owned() } else { places.join(", ") }
+    ));
+    Err(Error::new(ErrorKind::ModelNotFound, message))
 }

@@ -11,7 +11,9 @@ use ort::value::{Tensor, ValueType};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::manifest::{InputType, Manifest, Pooling};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization as _};
+
+use crate::manifest::{InputType, Manifest, Pooling, UnicodeNormalization};
 use crate::pooling::{l2_normalize, pool};
 use crate::runtime::{self, SessionPool, SessionSettings};
 
@@ -207,25 +209,46 @@ impl Encoder {
     }
 
     fn tokenize_one(&self, index: usize, text: &str) -> Result<Tokens> {
+        let text = self.normalized(text);
         let input: Cow<str> = if self.manifest.prefix.is_empty() {
-            Cow::Borrowed(text)
+            text
         } else {
             Cow::Owned(format!("{}{}", self.manifest.prefix, text))
         };
-        let encoding = self.tokenizer.encode_fast(input.as_ref(), true).map_err(|e| {
-            Error::new(ErrorKind::Tokenizer, format!("sentence {index}: tokenizer failed: {e}"))
-        })?;
+        let tokenize = |tokenizer: &Tokenizer| {
+            tokenizer.encode_fast(input.as_ref(), true).map_err(|e| {
+                Error::new(ErrorKind::Tokenizer, format!("text {index}: tokenizer failed: {e}"))
+            })
+        };
+        let encoding = tokenize(&self.tokenizer)?;
         let truncated = !encoding.get_overflowing().is_empty();
         if truncated && self.options.truncation == Truncation::Error {
+            // Only on this error path: the whole text's count, from a copy
+            // of the tokenizer that does not truncate.
+            let mut whole = self.tokenizer.clone();
+            whole.with_truncation(None).map_err(|e| Error::new(ErrorKind::Tokenizer, format!("text {index}: {e}")))?;
+            let count = tokenize(&whole)?.len();
             return err(
                 ErrorKind::InputTooLong,
                 format!(
-                    "sentence {index} is longer than the model's {} tokens (truncation is off)",
+                    "text {index} has {count} tokens; the model takes at most {} (truncation is off)",
                     self.manifest.max_tokens
                 ),
             );
         }
         Ok(Tokens { ids: encoding.get_ids().to_vec(), truncated })
+    }
+
+    /// `text` as the manifest's `unicode_normalization` wants it; borrowed
+    /// when nothing changes (the common case, found by a quick check).
+    fn normalized<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.manifest.unicode_normalization {
+            UnicodeNormalization::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => {
+                let nfc: String = text.nfc().collect();
+                if nfc == text { Cow::Borrowed(text) } else { Cow::Owned(nfc) }
+            }
+            _ => Cow::Borrowed(text),
+        }
     }
 
     /// Embeds `texts`; returns `texts.len() * dim` floats, row `i` for `texts[i]`.
@@ -240,12 +263,12 @@ impl Encoder {
     pub fn encode_into<S: AsRef<str>>(&self, texts: &[S], out: &mut [f32]) -> Result<EncodeStats> {
         let dim = self.dim();
         let needed = texts.len().checked_mul(dim).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidArgument, format!("{} sentences x {dim} floats overflows", texts.len()))
+            Error::new(ErrorKind::InvalidArgument, format!("{} texts x {dim} floats overflows", texts.len()))
         })?;
         if out.len() < needed {
             return err(
                 ErrorKind::BufferTooSmall,
-                format!("output holds {} floats; {} sentences x {dim} need {needed}", out.len(), texts.len()),
+                format!("output holds {} floats; {} texts x {dim} need {needed}", out.len(), texts.len()),
             );
         }
         if texts.is_empty() {
@@ -290,7 +313,7 @@ impl Encoder {
                 if id as usize >= rows_limit {
                     return err(
                         ErrorKind::ModelInvalid,
-                        format!("sentence {i}: token id {id} is outside the model's {rows_limit}-row embedding table"),
+                        format!("text {i}: token id {id} is outside the model's {rows_limit}-row embedding table"),
                     );
                 }
                 ids[r * seq + c] = id as i64;

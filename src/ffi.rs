@@ -111,8 +111,10 @@ pub struct kse_options {
     /// Path of the ONNX Runtime library to load, or NULL to search: the
     /// `KSE_ORT_LIBRARY` environment variable, then `libonnxruntime.so.1`
     /// beside libkse.so (or in `kse/` beside it), then the system library
-    /// path. The first library loaded serves the whole process; naming a
-    /// different one later is an error.
+    /// path; a file found through the first two is loaded only if no user
+    /// other than the caller and root can change it. The first library
+    /// loaded serves the whole process; naming a different one later is an
+    /// error.
     pub ort_library_path: *const c_char,
 }
 
@@ -347,6 +349,9 @@ pub unsafe extern "C" fn kse_options_init(opts: *mut kse_options, struct_size: u
 /// directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
 /// build tree or `share/kse/models/kse-ko-small` of the installed tree that
 /// libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
+/// A default model is used only if no user other than the caller and root can
+/// change it, and is never searched beside a libkse under `/tmp` or another
+/// directory others can write to; the current directory is never searched.
 ///
 /// On success `*out` receives the encoder, which the caller owns and must
 /// release with `kse_free`. On failure `*out` is set to NULL and `err` (may be
@@ -497,7 +502,7 @@ pub unsafe extern "C" fn kse_encode(
             (0..n)
                 .map(|i| {
                     let len = if lengths.is_null() { KSE_NUL_TERMINATED } else { *lengths.add(i) };
-                    text(&|| format!("texts[{i}]"), *texts.add(i), len)
+                    text(&|| format!("text {i}"), *texts.add(i), len)
                 })
                 .collect()
         })

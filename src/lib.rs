@@ -21,7 +21,9 @@ pub mod manifest;
 mod onnx_scan;
 mod pooling;
 pub mod runtime;
+#[doc(hidden)]
+pub mod trust;
 
 pub use encoder::{EncodeStats, Encoder, EncoderOptions, Truncation, DEFAULT_BATCH_TOKENS};
 pub use error::{Error, ErrorKind, Result};
-pub use manifest::{InputType, Manifest, Pooling};
+pub use manifest::{InputType, Manifest, Pooling, UnicodeNormalization};

@@ -16,11 +16,19 @@
 //!   "pooling": "mean",
 //!   "normalize": true,
 //!   "prefix": "query: ",
+//!   "unicode_normalization": "nfc",
 //!   "max_tokens": 512,
 //!   "license": "MIT",
 //!   "attribution": ["..."]
 //! }
 //! ```
+//!
+//! `unicode_normalization` (optional, default `"nfc"`) says what the encoder
+//! does to each text before the tokenizer sees it: `"nfc"` puts it in Unicode
+//! Normalization Form C, so canonically equivalent texts (Hangul syllables and
+//! the same syllables spelled as conjoining jamo, as macOS file names and some
+//! old systems produce them) get the same tokens and the same vector;
+//! `"none"` passes the text as it is.
 //!
 //! Parsing is strict: an unknown field, a missing field or a value of the wrong
 //! type or range is an error that names the field, so a typo never silently
@@ -45,6 +53,16 @@ pub enum Pooling {
     /// The first token's state (`[CLS]` / `<s>`).
     Cls,
     /// The graph already returns one vector per sentence, `[batch, dim]`.
+    None,
+}
+
+/// What the encoder does to a text before tokenising it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnicodeNormalization {
+    /// Unicode Normalization Form C (canonical composition).
+    #[default]
+    Nfc,
+    /// The text as given.
     None,
 }
 
@@ -78,6 +96,7 @@ pub struct Manifest {
     pub pooling: Pooling,
     pub normalize: bool,
     pub prefix: String,
+    pub unicode_normalization: UnicodeNormalization,
     pub max_tokens: usize,
     pub license: String,
     pub attribution: Vec<String>,
@@ -85,7 +104,7 @@ pub struct Manifest {
 
 const FIELDS: &[&str] = &[
     "format", "name", "dim", "graph", "tokenizer", "inputs", "input_type", "output", "pooling",
-    "normalize", "prefix", "max_tokens", "license", "attribution",
+    "normalize", "prefix", "unicode_normalization", "max_tokens", "license", "attribution",
 ];
 const INPUT_FIELDS: &[&str] = &["input_ids", "attention_mask", "token_type_ids"];
 
@@ -196,6 +215,12 @@ impl Manifest {
             Some(Value::String(s)) => s.clone(),
             Some(_) => return Err(invalid("field `prefix` must be a string")),
         };
+        let unicode_normalization = match obj.get("unicode_normalization") {
+            None => UnicodeNormalization::default(),
+            Some(Value::String(s)) if s == "nfc" => UnicodeNormalization::Nfc,
+            Some(Value::String(s)) if s == "none" => UnicodeNormalization::None,
+            Some(_) => return Err(invalid("field `unicode_normalization` must be \"nfc\" or \"none\"")),
+        };
         let max_tokens = bounded(obj, "max_tokens", 2, MAX_TOKENS_LIMIT)? as usize;
         let license = nonempty(obj, "license")?;
         let attribution = match obj.get("attribution") {
@@ -219,6 +244,7 @@ impl Manifest {
             pooling,
             normalize,
             prefix,
+            unicode_normalization,
             max_tokens,
             license,
             attribution,
@@ -331,6 +357,9 @@ mod tests {
         assert_eq!(m.prefix, "query: ");
         assert_eq!(m.inputs.token_type_ids, None);
         assert_eq!(m.attribution.len(), 2);
+        assert_eq!(m.unicode_normalization, UnicodeNormalization::Nfc);
+        let none = Manifest::parse(&with("unicode_normalization", "\"none\""), Path::new("/m")).unwrap();
+        assert_eq!(none.unicode_normalization, UnicodeNormalization::None);
     }
 
     #[test]
@@ -352,6 +381,8 @@ mod tests {
             ("inputs", "{\"input_ids\": \"a\"}", "`inputs.attention_mask`"),
             ("inputs", "{\"input_ids\": \"a\", \"attention_mask\": \"b\", \"x\": 1}", "`inputs.x`"),
             ("attribution", "[1]", "`attribution`"),
+            ("unicode_normalization", "\"NFKC\"", "`unicode_normalization`"),
+            ("unicode_normalization", "true", "`unicode_normalization`"),
         ];
         for (field, value, expected) in cases {
             let e = error_of(&with(field, value));

@@ -7,7 +7,13 @@
 //! 1. the path given in the options (`ort_library_path`), and only there;
 //! 2. the path in the environment variable `KSE_ORT_LIBRARY`;
 //! 3. beside the file that holds kse's own code (`libkse.so`, or the program
-//!    kse is linked into): `libonnxruntime.so.1`, then `libonnxruntime.so`;
+//!    kse is linked into): `libonnxruntime.so.1`, then `libonnxruntime.so`,
+//!    then `kse/` beside it and `../lib/kse/`;
+//!
+//!    a file found through 2. or 3. is loaded only if no user other than the
+//!    caller and root can change it (see [`crate::trust`]; sticky directories
+//!    such as `/tmp` may lie on the way), otherwise it is skipped and the
+//!    error names it;
 //! 4. the system's library search path (`libonnxruntime.so.1`).
 //!
 //! The first library loaded successfully serves the whole process (ONNX
@@ -23,6 +29,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::trust::{self, Ancestors};
 
 /// Environment variable naming the ONNX Runtime library to load.
 pub const ORT_LIBRARY_ENV: &str = "KSE_ORT_LIBRARY";
@@ -66,20 +73,22 @@ pub fn environment(explicit: Option<&Path>) -> Result<Environment> {
     Ok(env)
 }
 
-/// Candidate library paths, in search order, for the error message and the loader.
-fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+/// Candidate library paths, in search order, for the error message and the
+/// loader; each with whether it must pass [`trust::check`] (what the caller
+/// named explicitly need not).
+fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
     if let Some(p) = explicit {
-        return vec![absolute(p)];
+        return vec![(absolute(p), false)];
     }
     let mut out = Vec::new();
     if let Some(p) = std::env::var_os(ORT_LIBRARY_ENV).filter(|p| !p.is_empty()) {
-        out.push(absolute(Path::new(&p)));
+        out.push((absolute(Path::new(&p)), true));
     }
-    if let Some(dir) = own_directory() {
-        out.extend(ORT_FILE_NAMES.iter().map(|n| dir.join(n)));
+    if let Some(dir) = trust::code_file().as_deref().and_then(Path::parent) {
+        out.extend(ORT_FILE_NAMES.iter().map(|n| (dir.join(n), true)));
     }
     // A bare name: dlopen searches LD_LIBRARY_PATH, the ld.so cache and /usr/lib.
-    out.push(PathBuf::from(ORT_FILE_NAMES[0]));
+    out.push((PathBuf::from(ORT_FILE_NAMES[0]), false));
     out
 }
 
@@ -89,33 +98,21 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The directory of the object file (shared library or executable) that
-/// contains this function.
-fn own_directory() -> Option<PathBuf> {
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let addr = own_directory as *const libc::c_void;
-    // SAFETY: dladdr only reads the loader's tables and fills `info`.
-    let found = unsafe { libc::dladdr(addr, &mut info) };
-    let name = (found != 0 && !info.dli_fname.is_null())
-        // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
-        .then(|| unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes().to_vec());
-    let path = match name {
-        // A path with a slash names the object; without one (kse linked into
-        // the main program, which the loader names by argv[0]) ask the kernel.
-        Some(bytes) if bytes.contains(&b'/') => PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&bytes)),
-        _ => std::env::current_exe().ok()?,
-    };
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
-    path.parent().map(Path::to_path_buf)
-}
-
 fn load(explicit: Option<&Path>) -> Result<(Environment, PathBuf)> {
     let paths = candidates(explicit);
     let mut problems = Vec::new();
-    for path in &paths {
+    for (path, checked) in &paths {
         let is_bare_name = path.components().count() == 1 && !path.is_absolute();
         if !is_bare_name && !path.exists() {
             continue;
+        }
+        // Sticky directories (/tmp) may lie on the way: a private copy of
+        // kse and ONNX Runtime extracted there (the Java jar's) is found.
+        if *checked {
+            if let Err(why) = trust::check(path, Ancestors::StickyAllowed) {
+                problems.push(format!("{} is not loaded: {why}", path.display()));
+                continue;
+            }
         }
         // ort panics rather than erroring in a few loader paths; never let that
         // reach the caller.
@@ -138,7 +135,7 @@ fn load(explicit: Option<&Path>) -> Result<(Environment, PathBuf)> {
             }
         }
     }
-    let looked = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let looked = paths.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ");
     if problems.is_empty() {
         err(
             ErrorKind::RuntimeUnavailable,

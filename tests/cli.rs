@@ -357,7 +357,10 @@ fn malformed_input_names_file_and_line_with_exit_3() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 truncated"), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = fails(&["encode", s(&long), "--no-truncate", "--model", &model], 3);
-    assert!(stderr.contains(&format!("{}:2: the sentence is longer than the model's 512 tokens", long.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2: the sentence has 606 tokens; the model takes at most 512", long.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -531,7 +534,11 @@ fn eval_reads_korsts_tsv_and_klue_csv() {
 
 #[test]
 fn default_model_directory_is_found_or_named() {
-    let dir = temp_dir("default-model");
+    // Under target/, not /tmp: a program in a directory others can write
+    // searches nothing beside itself (checked at the end).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/cli-default-model-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     // A copy of the program outside any tree: the error names every place it looked.
     let lone = dir.join("a/b/kse");
     std::fs::create_dir_all(lone.parent().unwrap()).unwrap();
@@ -557,6 +564,19 @@ fn default_model_directory_is_found_or_named() {
     let out = output(kse_at(&lone, &["similarity", "가", "-v"]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tiny-e5"));
+
+    // The same tree under the temporary directory: the model beside it is not used.
+    let tmp = temp_dir("default-model");
+    std::fs::create_dir_all(tmp.join("a/b")).unwrap();
+    std::fs::create_dir_all(tmp.join("a/share/kse/models")).unwrap();
+    std::fs::copy(BIN, tmp.join("a/b/kse")).unwrap();
+    std::os::unix::fs::symlink(test_models().join("tiny-e5"), tmp.join("a/share/kse/models/kse-ko-small")).unwrap();
+    let out = output(kse_at(&tmp.join("a/b/kse"), &["similarity", "가", "-v"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no default model is searched beside it"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 /// KorSTS dev Spearman x 100 of each model through the program, as MODEL.md

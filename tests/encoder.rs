@@ -173,7 +173,14 @@ fn truncation_is_counted_or_an_error() {
     let mut out2 = vec![7f32; 2 * e.dim()];
     let err = strict.encode_into(&["짧은 문장", long.as_str()], &mut out2).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InputTooLong);
-    assert!(err.message().contains("sentence 1"), "{}", err.message());
+    // The count is the whole text's, as the tokenizer alone gives it.
+    let mut whole = tokenizers::Tokenizer::from_file(&strict.manifest().tokenizer).unwrap();
+    whole.with_truncation(None).unwrap();
+    let text = format!("{}{long}", strict.manifest().prefix);
+    let count = whole.encode(text.as_str(), true).unwrap().len();
+    assert!(count > 1000, "{count}");
+    let expected = format!("text 1 has {count} tokens; the model takes at most {}", strict.manifest().max_tokens);
+    assert!(err.message().contains(&expected), "{} (expected {expected})", err.message());
     assert!(out2.iter().all(|&x| x == 7.0), "output touched on error");
 }
 
@@ -290,4 +297,22 @@ fn the_pad_id_comes_from_the_tokenizers_padding_setting_when_it_has_one() {
     assert!(max_diff(&plain.encode(&texts).unwrap(), &padded.encode(&texts).unwrap()) < 1e-6);
     // And the setting does not pad single sentences to anything.
     assert_eq!(plain.tokenize("짧다").unwrap(), padded.tokenize("짧다").unwrap());
+}
+
+#[test]
+fn canonically_equivalent_texts_embed_identically() {
+    use unicode_normalization::UnicodeNormalization;
+    let e = encoder("tiny-e5");
+    let composed: Vec<String> = sentences().into_iter().filter(|s| !s.is_empty()).take(12).collect();
+    let decomposed: Vec<String> = composed.iter().map(|s| s.nfd().collect()).collect();
+    assert!(composed.iter().zip(&decomposed).all(|(a, b)| a != b), "every sentence has Hangul to decompose");
+    for (a, b) in composed.iter().zip(&decomposed) {
+        assert_eq!(e.tokenize(a).unwrap(), e.tokenize(b).unwrap(), "{a}");
+    }
+    assert_eq!(e.encode(&composed).unwrap(), e.encode(&decomposed).unwrap());
+
+    // With "unicode_normalization": "none" the tokenizer sees jamo: other ids.
+    let raw = Encoder::new(options(&edited_model("tiny-e5", "no-nfc", |m| m["unicode_normalization"] = "none".into()))).unwrap();
+    assert_eq!(raw.tokenize(&composed[0]).unwrap(), e.tokenize(&composed[0]).unwrap());
+    assert_ne!(raw.tokenize(&decomposed[0]).unwrap(), e.tokenize(&decomposed[0]).unwrap());
 }

@@ -506,6 +506,7 @@ def make_manifest(
         "pooling": pooling,
         "normalize": normalize,
         "prefix": prefix,
+        "unicode_normalization": "nfc",
         "max_tokens": max_tokens,
         "license": license,
         "attribution": list(attribution or []),

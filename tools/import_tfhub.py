@@ -514,6 +514,7 @@ def import_pair(args) -> dict:
                 "pooling": "none",
                 "normalize": True,
                 "prefix": "",
+                "unicode_normalization": "nfc",
                 "max_tokens": packing["seq_length"],
                 "license": args.license,
                 "attribution": [f"Imported from TF Hub SavedModels: encoder {args.encoder.name}, preprocess {args.preprocess.name}"],

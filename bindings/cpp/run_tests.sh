@@ -46,7 +46,9 @@ echo "== C++20 std::span suite (ASan + UBSan)"
 "$out/build/kse_cpp20_test" --gtest_brief=1
 
 echo "== install into a temporary prefix, move it, build the examples with find_package(kse)"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kse-cpp.XXXXXX")
+# Under target/, not /tmp: libkse searches for its default model only in a
+# tree that no other user can write to (RELIABILITY.md, Security).
+tmp=$(mktemp -d "$PWD/target/kse-cpp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 PREFIX="$tmp/installed" KSE_INSTALL_MODELS=0 bash scripts/install.sh
 mv "$tmp/installed" "$tmp/moved"  # nothing may still point at the install path

@@ -62,12 +62,13 @@ echo "valgrind: clean"
 
 # Installed: a C program built with pkg-config against the installed tree
 # finds libkse and ONNX Runtime with no environment variables.
-prefix=$(mktemp -d "${TMPDIR:-/tmp}/kse-install.XXXXXX")
+# Under target/, not /tmp: libkse searches for its default model only in a
+# tree that no other user can write to (RELIABILITY.md, Security).
+prefix=$(mktemp -d "$PWD/target/kse-install.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 PREFIX="$prefix" bash scripts/install.sh
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-cc -std=c99 -Wall -Werror examples/c/similarity.c $(pkg-config --cflags --libs kse) \
-  -Wl,-rpath,"$prefix/lib" -o "$prefix/similarity"
+cc -std=c99 -Wall -Werror examples/c/similarity.c $(pkg-config --cflags --libs kse) -o "$prefix/similarity"
 (unset KSE_ORT_LIBRARY; "$prefix/similarity" "$model") > "$bin/similarity-installed.out"
 diff "$bin/similarity.out" "$bin/similarity-installed.out"
 # No model directory: the installed libkse finds <prefix>/share/kse/models/kse-ko-small.
@@ -78,6 +79,10 @@ readelf -d "$prefix/lib/libkse.so" | grep -q 'SONAME.*libkse\.so\.0' || { echo "
 (cd /; KSE_TFHUB_PYTHON=python3 "$prefix/bin/kse" import-tfhub --help) | grep -q "usage: kse import-tfhub" \
   || { echo "installed kse import-tfhub does not find its tool"; exit 1; }
 echo "installed tree: pkg-config build works, default model found, SONAME set, import-tfhub tool found"
+
+# The README's C example and build command, as written, in a fresh shell
+# against an installed tree (its own temporary prefix under target/).
+bash tests/install/readme_c.sh
 
 # One library file: libkse built with the default model compiled in (cargo
 # feature embedded-model), copied alone with ONNX Runtime into an empty

@@ -253,7 +253,7 @@ static void test_encode(const char *model_dir) {
     const char *with_null[2] = {SENTENCES[0], NULL};
     s = kse_encode(enc, with_null, NULL, 2, out2, N_SENT * dim, NULL, &err);
     CHECK_STATUS(s, KSE_ERR_INVALID_ARGUMENT, err);
-    CHECK(strstr(err.message, "texts[1]") != NULL, "message names texts[1]: %s", err.message);
+    CHECK(strstr(err.message, "text 1") != NULL, "message names text 1: %s", err.message);
     CHECK(all_equal_to(out2, N_SENT * dim, 42.0f), "buffer touched on NULL element");
     size_t zero_len[2] = {strlen(SENTENCES[0]), 0};
     s = kse_encode(enc, with_null, zero_len, 2, out2, N_SENT * dim, NULL, &err);
@@ -266,7 +266,7 @@ static void test_encode(const char *model_dir) {
         const char *texts[3] = {SENTENCES[0], SENTENCES[1], bad[b]};
         s = kse_encode(enc, texts, NULL, 3, out2, N_SENT * dim, NULL, &err);
         CHECK_STATUS(s, KSE_ERR_INVALID_UTF8, err);
-        CHECK(strstr(err.message, "texts[2]") != NULL, "message names texts[2]: %s", err.message);
+        CHECK(strstr(err.message, "text 2") != NULL, "message names text 2: %s", err.message);
         CHECK(all_equal_to(out2, N_SENT * dim, 42.0f), "buffer touched on invalid UTF-8 case %zu", b);
     }
 

@@ -13,6 +13,7 @@ Uses nothing from the Rust library; the tests compare the library against this.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def load(model_dir: str | Path, threads: int = 2, session_config: dict[str, str]
         raise ValueError(f"{model_dir / MANIFEST}: format {man.get('format')!r}, expected 'kse-model/1'")
     if man["pooling"] not in ("mean", "cls", "none"):
         raise ValueError(f"{model_dir / MANIFEST}: unknown pooling {man['pooling']!r}")
+    if man.get("unicode_normalization", "nfc") not in ("nfc", "none"):
+        raise ValueError(f"{model_dir / MANIFEST}: unknown unicode_normalization {man['unicode_normalization']!r}")
     if man["input_type"] not in ("int64", "int32"):
         raise ValueError(f"{model_dir / MANIFEST}: unknown input_type {man['input_type']!r}")
 
@@ -66,10 +69,19 @@ def load(model_dir: str | Path, threads: int = 2, session_config: dict[str, str]
     return Model(model_dir, man, tok, sess, pad_id)
 
 
+def normalized(model: Model, sentence: str) -> str:
+    """The sentence as the manifest's unicode_normalization (default "nfc") wants it,
+    by CPython's unicodedata."""
+    if model.manifest.get("unicode_normalization", "nfc") == "nfc":
+        return unicodedata.normalize("NFC", sentence)
+    return sentence
+
+
 def token_ids(model: Model, sentences: list[str]) -> list[list[int]]:
-    """Token ids per sentence: manifest prefix prepended, specials added, truncated to max_tokens."""
+    """Token ids per sentence: Unicode-normalised as the manifest says, prefix
+    prepended, specials added, truncated to max_tokens."""
     prefix = model.manifest.get("prefix") or ""
-    encs = model.tokenizer.encode_batch([prefix + s for s in sentences], add_special_tokens=True)
+    encs = model.tokenizer.encode_batch([prefix + normalized(model, s) for s in sentences], add_special_tokens=True)
     return [list(e.ids) for e in encs]
 
 

@@ -4,6 +4,8 @@ over every sentence of KorSTS dev."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 import reference
@@ -39,3 +41,22 @@ def test_batched_equals_one_by_one(kse_encoder, dev_sentences, library_embedding
         one = kse_encoder.encode([dev_sentences[i]])[0]
         diff = np.abs(one - library_embeddings[i]).max()
         assert diff <= 1e-5, f"sentence {i}: alone vs batched differ by {diff}"
+
+
+def test_decomposed_hangul_embeds_as_composed(kse_encoder, ref_model, dev_sentences, library_embeddings):
+    """NFD text (Hangul syllables as conjoining jamo, as macOS file names give
+    it) gets the NFC text's ids and vector, in the library and the reference."""
+    nfc = dev_sentences[:400]
+    nfd = [unicodedata.normalize("NFD", s) for s in nfc]
+    changed = [i for i, (a, b) in enumerate(zip(nfc, nfd)) if a != b]
+    assert len(changed) == len(nfc), "every Korean sentence changes under NFD"
+    assert reference.token_ids(ref_model, nfd) == reference.token_ids(ref_model, nfc)
+    assert [kse_encoder.tokenize(s) for s in nfd] == reference.token_ids(ref_model, nfc)
+    got = kse_encoder.encode(nfd)
+    batch = kse_encoder.encode(nfc)
+    np.testing.assert_array_equal(got, batch)
+    cos = (got * library_embeddings[: len(nfc)]).sum(axis=1)
+    assert cos.min() > 1 - 1e-5, f"lowest cosine NFD vs NFC: {cos.min()}"
+    # Without NFC the tokenizer sees jamo: the ids differ (what the manifest field prevents).
+    raw = ref_model.tokenizer.encode_batch([ref_model.manifest["prefix"] + s for s in nfd])
+    assert sum(list(r.ids) != want for r, want in zip(raw, reference.token_ids(ref_model, nfc))) > 300

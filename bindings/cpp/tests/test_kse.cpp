@@ -348,11 +348,11 @@ TEST(Errors, InvalidUtf8) {
 
     kse::Error e = error_of([&] { enc.encode(std::vector<std::string>{"괜찮아요", bad}); });
     EXPECT_EQ(e.status(), KSE_ERR_INVALID_UTF8);
-    EXPECT_TRUE(contains(e.message(), "texts[1]")) << e.message();
+    EXPECT_TRUE(contains(e.message(), "text 1")) << e.message();
 
     e = error_of([&] { enc.encode({std::string_view(cut), std::string_view("ok")}, out.data(), out.size()); });
     EXPECT_EQ(e.status(), KSE_ERR_INVALID_UTF8);
-    EXPECT_TRUE(contains(e.message(), "texts[0]")) << e.message();
+    EXPECT_TRUE(contains(e.message(), "text 0")) << e.message();
     EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](float v) { return v == 9.0f; })) << "buffer was written";
 
     EXPECT_EQ(error_of([&] { enc.tokenize(bad); }).status(), KSE_ERR_INVALID_UTF8);

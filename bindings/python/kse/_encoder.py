@@ -37,8 +37,8 @@ def _utf8(index: int, text: object) -> bytes:
         except UnicodeEncodeError as e:
             raise binding_error(
                 Status.INVALID_UTF8,
-                f"text {index} cannot be encoded as UTF-8: {e.reason} {text[e.start:e.end]!r} "
-                f"at character {e.start} (a str with lone surrogates, e.g. from "
+                f"text {index} is not valid UTF-8: unpaired surrogate U+{ord(text[e.start]):04X} "
+                f"at char {e.start} (a str with lone surrogates, e.g. from "
                 f"os.fsdecode or errors='surrogateescape')",
             ) from None
     if isinstance(text, (bytes, bytearray, memoryview)):

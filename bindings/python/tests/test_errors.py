@@ -64,7 +64,7 @@ def test_lone_surrogate_names_the_text(kse, tiny_encoder):
         tiny_encoder.encode(["fine", "also fine", "x", bad])
     e = info.value
     assert e.status == kse.Status.INVALID_UTF8
-    assert "text 3" in e.message and "surrogate" in e.message and "character 3" in e.message, e.message
+    assert e.message.startswith("text 3 is not valid UTF-8: unpaired surrogate U+DCFF at char 3"), e.message
     with pytest.raises(kse.InvalidUtf8Error, match="surrogate"):
         tiny_encoder.tokenize("\ud800")
     # The encoder is unharmed.

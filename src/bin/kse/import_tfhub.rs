@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kse::trust::{self, Ancestors};
+
 use crate::error::{CliError, Exit, Result};
 
 const TOOL: &str = "import_tfhub.py";
@@ -16,29 +18,33 @@ const SETUP_HINT: &str = "make setup-tfhub in the kse source tree (or: python3 -
 
 /// Where the tool may live: `$KSE_TOOLS_DIR`, the source tree of a
 /// build-tree binary (`target/release/kse` -> `tools/`), or an installed
-/// tree (`bin/kse` -> `share/kse/tools/`).
-fn tool_candidates() -> Vec<PathBuf> {
+/// tree (`bin/kse` -> `share/kse/tools/`); each with the rule a file found
+/// there must pass (see `kse::trust`: the tree beside the program is used
+/// only if no other user can write to it, so a copy of `kse` in /tmp never
+/// runs a planted tool).
+fn tool_candidates() -> Vec<(PathBuf, Ancestors)> {
     let mut dirs = Vec::new();
     if let Some(d) = std::env::var_os("KSE_TOOLS_DIR") {
-        dirs.push(PathBuf::from(d));
+        dirs.push((PathBuf::from(d), Ancestors::StickyAllowed));
     }
     if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).and_then(|p| p.parent().map(Path::to_path_buf)) {
         for up in bin.ancestors().take(4) {
-            dirs.push(up.join("tools"));
-            dirs.push(up.join("share/kse/tools"));
+            dirs.push((up.join("tools"), Ancestors::Strict));
+            dirs.push((up.join("share/kse/tools"), Ancestors::Strict));
         }
     }
-    dirs.into_iter().map(|d| d.join(TOOL)).collect()
+    dirs.into_iter().map(|(d, rule)| (d.join(TOOL), rule)).collect()
 }
 
-/// `$KSE_TFHUB_PYTHON`, else the source tree's `.cache/tf-venv`, else `python3`.
-fn python_for(tool: &Path) -> PathBuf {
+/// `$KSE_TFHUB_PYTHON`, else the source tree's `.cache/tf-venv` (if it
+/// passes the tool's own rule), else `python3`.
+fn python_for(tool: &Path, rule: Ancestors) -> PathBuf {
     if let Some(p) = std::env::var_os("KSE_TFHUB_PYTHON") {
         return PathBuf::from(p);
     }
     if let Some(root) = tool.parent().and_then(Path::parent) {
         let venv = root.join(".cache/tf-venv/bin/python");
-        if venv.is_file() {
+        if venv.is_file() && trust::check(&venv, rule).is_ok() {
             return venv;
         }
     }
@@ -47,14 +53,26 @@ fn python_for(tool: &Path) -> PathBuf {
 
 pub fn run(args: &[String]) -> Result<()> {
     let candidates = tool_candidates();
-    let tool = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    let mut refused = Vec::new();
+    let found = candidates.iter().filter(|(p, _)| p.is_file()).find(|(p, rule)| match trust::check(p, *rule) {
+        Ok(()) => true,
+        Err(why) => {
+            refused.push(format!("{} is not used: {why}", p.display()));
+            false
+        }
+    });
+    let (tool, rule) = found.ok_or_else(|| {
+        let looked: Vec<String> = candidates.iter().map(|(p, _)| p.display().to_string()).collect();
+        let refused: String = refused.iter().map(|r| format!("; {r}")).collect();
         CliError::new(
             Exit::Runtime,
-            format!("cannot find {TOOL} (looked at: {}); set KSE_TOOLS_DIR to the kse source tree's tools/", looked.join(", ")),
+            format!(
+                "cannot find {TOOL} (looked at: {}{refused}); set KSE_TOOLS_DIR to the kse source tree's tools/",
+                looked.join(", ")
+            ),
         )
     })?;
-    let python = python_for(tool);
+    let python = python_for(tool, *rule);
     let status = Command::new(&python).arg(tool).args(args).status().map_err(|e| {
         CliError::new(Exit::Runtime, format!("cannot run {} for {}: {e}; {SETUP_HINT}", python.display(), tool.display()))
     })?;

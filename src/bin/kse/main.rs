@@ -313,12 +313,11 @@ fn encode_labeled(enc: &Encoder, texts: &[&str], out: &mut [f32], label: impl Fn
         // again to name its line.
         for (i, text) in texts.iter().enumerate() {
             if let Err(one) = enc.tokenize(text) {
+                // "text 0 has N tokens; ..." / "text 0: tokenizer failed: ..."
+                let rest = one.message().strip_prefix("text 0").unwrap_or(one.message());
                 let what = match one.kind() {
-                    ErrorKind::InputTooLong => format!(
-                        "the sentence is longer than the model's {} tokens (--no-truncate is set)",
-                        enc.manifest().max_tokens
-                    ),
-                    _ => one.message().trim_start_matches("sentence 0: ").to_owned(),
+                    ErrorKind::InputTooLong => format!("the sentence{rest}"),
+                    _ => rest.trim_start_matches(": ").to_owned(),
                 };
                 return CliError::new(Exit::Input, format!("{}: {what}", label(i)));
             }
