@@ -273,8 +273,8 @@ kse_status kse_options_init(struct kse_options *opts,
  * build tree or `share/kse/models/kse-ko-small` of the installed tree that
  * libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
  * A default model is used only if no user other than the caller and root can
- * change it, and is never searched beside a libkse under `/tmp` or another
- * directory others can write to; the current directory is never searched.
+ * change it; shared directories such as `/tmp`, a libkse copied into a fresh
+ * temporary directory and the current directory are never searched.
  *
  * On success `*out` receives the encoder, which the caller owns and must
  * release with `kse_free`. On failure `*out` is set to NULL and `err` (may be

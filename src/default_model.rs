@@ -2,17 +2,18 @@
 //! (`kse_create` with `model_dir` NULL, the CLI without `--model`).
 //!
 //! In order:
-//! 1. `$KSE_MODEL_DIR`, if set: used if no other user can change it (it may
-//!    lie under a sticky directory such as `/tmp`), otherwise an error;
+//! 1. `$KSE_MODEL_DIR`, if set: used if no other user can change it,
+//!    otherwise an error;
 //! 2. the model compiled into the library (cargo feature `embedded-model`);
 //! 3. `models/kse-ko-small` of the build tree and `share/kse/models/kse-ko-small`
 //!    of the installed tree that the file holding kse's code sits in
 //!    (`libkse.so`, or the program that linked `libkse.a`):
 //!    `<repo>/target/release/libkse.so` finds `<repo>/models/...`,
 //!    `<prefix>/lib/libkse.so` finds `<prefix>/share/kse/models/...`.
-//!    Searched only when nothing from `/` down to that file is writable by
-//!    others (so never beside a copy in a temporary directory), and a
-//!    directory found is used only if the same holds for it and its files.
+//!    The search goes up at most four directories and stops below the first
+//!    one others can write to (never `/tmp/models`); a copy of libkse in a
+//!    fresh temporary directory (the Java jar's) searches nothing; a model
+//!    found is used only if no other user can change it.
 //!
 //! The rules are those of [`crate::trust`]; the current directory is never searched.
 
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::MANIFEST_FILE;
-use crate::trust::{self, Ancestors};
+use crate::trust;
 
 /// The default model directory's name, under `models/` of a build tree or
 /// `share/kse/models/` of an installed tree.
@@ -36,27 +37,24 @@ const LEVELS_UP: usize = 4;
 /// others can write.
 pub fn candidates() -> std::result::Result<Vec<PathBuf>, String> {
     let Some(file) = trust::code_file() else { return Ok(Vec::new()) };
-    trust::check(&file, Ancestors::Strict).map_err(|why| {
-        format!("kse's code is in {}, and {why}, so no default model is searched beside it", file.display())
+    let dirs = trust::search_dirs(&file, LEVELS_UP).map_err(|why| {
+        format!("no default model is searched beside kse's code ({}): {why}", file.display())
     })?;
     let mut out = Vec::new();
-    let mut dir: Option<&Path> = file.parent();
-    for _ in 0..LEVELS_UP {
-        let Some(d) = dir else { break };
+    for d in dirs {
         out.push(d.join("share/kse/models").join(DEFAULT_MODEL));
         out.push(d.join("models").join(DEFAULT_MODEL));
-        dir = d.parent();
     }
     Ok(out)
 }
 
 /// Why another user could change the model in `dir` (the directory, its
 /// manifest, or the files the manifest names), or `Ok`.
-fn check_model(dir: &Path, ancestors: Ancestors) -> std::result::Result<(), String> {
-    trust::check(dir, ancestors)?;
+fn check_model(dir: &Path) -> std::result::Result<(), String> {
+    trust::check(dir)?;
     let manifest = crate::manifest::Manifest::load(dir).map_err(|e| e.message().to_owned())?;
     for file in [dir.join(MANIFEST_FILE), manifest.graph, manifest.tokenizer] {
-        trust::check(&file, ancestors)?;
+        trust::check(&file)?;
     }
     Ok(())
 }
@@ -67,7 +65,7 @@ pub fn default_model_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(MODEL_ENV).filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         if dir.exists() {
-            check_model(&dir, Ancestors::StickyAllowed).map_err(|why| {
+            check_model(&dir).map_err(|why| {
                 Error::new(
                     ErrorKind::ModelNotFound,
                     format!(
@@ -88,7 +86,7 @@ pub fn default_model_dir() -> Result<PathBuf> {
     })?;
     let mut refused = Vec::new();
     for dir in looked.iter().filter(|d| d.join(MANIFEST_FILE).is_file()) {
-        match check_model(dir, Ancestors::Strict) {
+        match check_model(dir) {
             Ok(()) => return Ok(dir.clone()),
             Err(why) => refused.push(format!("{} is not used: {why}", dir.display())),
         }

@@ -29,7 +29,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::trust::{self, Ancestors};
+use crate::trust;
 
 /// Environment variable naming the ONNX Runtime library to load.
 pub const ORT_LIBRARY_ENV: &str = "KSE_ORT_LIBRARY";
@@ -109,7 +109,7 @@ fn load(explicit: Option<&Path>) -> Result<(Environment, PathBuf)> {
         // Sticky directories (/tmp) may lie on the way: a private copy of
         // kse and ONNX Runtime extracted there (the Java jar's) is found.
         if *checked {
-            if let Err(why) = trust::check(path, Ancestors::StickyAllowed) {
+            if let Err(why) = trust::check(path) {
                 problems.push(format!("{} is not loaded: {why}", path.display()));
                 continue;
             }

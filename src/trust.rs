@@ -5,17 +5,19 @@
 //! looks for them itself: in an environment variable, then relative to the
 //! file that holds its code (see [`crate::default_model`] and
 //! [`crate::runtime`]). A file found that way is used only if no user other
-//! than the caller and root can change what the path leads to: every
-//! directory from `/` down to it, and the file itself, must be owned by root
-//! or by the process's effective user and not be writable by group or others
-//! (the rule of OpenSSH's `StrictModes`). Symbolic links are followed and the
-//! directories they lead through are checked the same way.
+//! than the caller and root can change what the path leads to ([`check`]):
+//! every directory from `/` down to it, and the file itself, must be owned by
+//! root or by the process's effective user and not be writable by group or
+//! others (the rule of OpenSSH's `StrictModes`), except that a directory on
+//! the way may be a sticky one like `/tmp`, where only an entry's owner can
+//! rename or remove it (and the next step's owner is checked). Symbolic links
+//! are followed and the directories they lead through are checked the same way.
 //!
-//! Under [`Ancestors::StickyAllowed`] a directory on the way that has the
-//! sticky bit (like `/tmp`) may be writable by others: there only an entry's
-//! owner can rename or remove it, and the next step's owner is checked. Under
-//! [`Ancestors::Strict`] it may not, so nothing under a temporary or shared
-//! directory is ever searched.
+//! The directories searched beside kse's code ([`search_dirs`]) go up from
+//! the code file's directory and stop below the first one others can write to
+//! (so `/tmp/models` is never looked at), and there are none when that
+//! directory sits directly in such a place: a copy of libkse extracted into a
+//! fresh temporary directory (as the Java jar does) searches nothing beside it.
 //!
 //! Paths the caller passes explicitly (`model_dir`, `ort_library_path`) are
 //! the caller's decision and are not checked.
@@ -28,28 +30,19 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-/// How directories on the way to a path may be shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ancestors {
-    /// No directory on the way may be writable by group or others.
-    Strict,
-    /// As `Strict`, except that sticky directories (like `/tmp`) may be.
-    StickyAllowed,
-}
-
 /// Why a user other than the caller or root could change what `path` names,
 /// or `Ok` when none can. The message names the offending directory or file.
-pub fn check(path: &Path, ancestors: Ancestors) -> Result<(), String> {
+pub fn check(path: &Path) -> Result<(), String> {
     let lexical = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    check_components(&lexical, ancestors)?;
+    check_components(&lexical)?;
     let real = std::fs::canonicalize(&lexical).map_err(|e| format!("{}: {e}", lexical.display()))?;
     if real != lexical {
-        check_components(&real, ancestors)?;
+        check_components(&real)?;
     }
     Ok(())
 }
 
-fn check_components(path: &Path, ancestors: Ancestors) -> Result<(), String> {
+fn check_components(path: &Path) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let parts: Vec<Component> = path.components().collect();
@@ -64,18 +57,53 @@ fn check_components(path: &Path, ancestors: Ancestors) -> Result<(), String> {
         if meta.file_type().is_symlink() {
             continue;
         }
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 == 0 {
-            continue;
+        let sticky_dir_on_the_way = meta.is_dir() && meta.mode() & 0o1000 != 0 && i + 1 < parts.len();
+        if !sticky_dir_on_the_way {
+            shared_writable(&here, meta.mode())?;
         }
-        let shared_sticky_dir = meta.is_dir() && mode & 0o1000 != 0 && i + 1 < parts.len();
-        if ancestors == Ancestors::StickyAllowed && shared_sticky_dir {
-            continue;
-        }
-        let who = if mode & 0o002 != 0 { "every user" } else { "its group" };
-        return Err(format!("{} is writable by {who} (mode {mode:04o})", here.display()));
     }
     Ok(())
+}
+
+/// `Err` naming who else can write to `path`, given its mode.
+fn shared_writable(path: &Path, mode: u32) -> Result<(), String> {
+    if mode & 0o022 == 0 {
+        return Ok(());
+    }
+    let who = if mode & 0o002 != 0 { "every user" } else { "its group" };
+    Err(format!("{} is writable by {who} (mode {:04o})", path.display(), mode & 0o7777))
+}
+
+/// Directories to search beside `file` (kse's code), nearest first, at most
+/// `levels`: its own directory and those above it, up to and not including
+/// the first that others can write to. `Err` says why there are none: `file`
+/// fails [`check`], or its directory sits directly in a directory others can
+/// write to (a fresh temporary directory, where extracted copies live).
+pub fn search_dirs(file: &Path, levels: usize) -> Result<Vec<PathBuf>, String> {
+    check(file)?;
+    let file = std::fs::canonicalize(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let shared = |d: &Path| match std::fs::metadata(d) {
+        Ok(meta) => shared_writable(d, meta.mode()),
+        Err(e) => Err(format!("{}: {e}", d.display())),
+    };
+    let mut out = Vec::new();
+    let mut dir = file.parent();
+    while let Some(d) = dir.filter(|_| out.len() < levels) {
+        if let Err(why) = shared(d) {
+            if out.is_empty() {
+                return Err(why);
+            }
+            break;
+        }
+        if out.is_empty() {
+            if let Some(Err(why)) = d.parent().map(shared) {
+                return Err(format!("{} is in a temporary directory: {why}", file.display()));
+            }
+        }
+        out.push(d.to_path_buf());
+        dir = d.parent();
+    }
+    Ok(out)
 }
 
 /// The file that holds kse's code: the shared library (`libkse.so`), or the
@@ -111,12 +139,25 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn private_dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("kse-trust-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        d
+    /// `d/sub/file` in a fresh 0700 directory `d` that sits in a sticky,
+    /// world-writable one like /tmp (made here, so the system's own
+    /// temporary directory does not matter). Remove with [`clean`].
+    fn tree(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let base = std::env::temp_dir().join(format!("kse-trust-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let d = base.join("tmp/d");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        chmod(&base, 0o700);
+        chmod(&base.join("tmp"), 0o1777);
+        chmod(&d, 0o700);
+        chmod(&d.join("sub"), 0o755);
+        std::fs::write(d.join("sub/file"), b"x").unwrap();
+        chmod(&d.join("sub/file"), 0o644);
+        (d.clone(), d.join("sub"), d.join("sub/file"))
+    }
+
+    fn clean(d: &Path) {
+        std::fs::remove_dir_all(d.parent().unwrap().parent().unwrap()).unwrap();
     }
 
     fn chmod(p: &Path, mode: u32) {
@@ -124,60 +165,38 @@ mod tests {
     }
 
     #[test]
-    fn own_private_directory_under_tmp_passes_only_with_sticky_allowed() {
-        let d = private_dir("own");
-        let f = d.join("file");
-        std::fs::write(&f, b"x").unwrap();
-        chmod(&f, 0o644);
-        assert_eq!(check(&f, Ancestors::StickyAllowed), Ok(()));
-        // std::env::temp_dir() is /tmp here: sticky and writable by everyone.
-        if std::fs::metadata(std::env::temp_dir()).unwrap().mode() & 0o1002 == 0o1002 {
-            let why = check(&f, Ancestors::Strict).unwrap_err();
-            assert!(why.contains("writable by every user"), "{why}");
-        }
-        std::fs::remove_dir_all(&d).unwrap();
-    }
-
-    #[test]
     fn writable_directories_and_files_are_refused() {
-        let d = private_dir("modes");
-        let sub = d.join("sub");
-        std::fs::create_dir(&sub).unwrap();
-        let f = sub.join("file");
-        std::fs::write(&f, b"x").unwrap();
-        chmod(&f, 0o644);
+        let (d, sub, f) = tree("modes");
+        assert_eq!(check(&f), Ok(()));
         chmod(&sub, 0o777);
-        let why = check(&f, Ancestors::StickyAllowed).unwrap_err();
+        let why = check(&f).unwrap_err();
         assert!(why.contains(&format!("{} is writable by every user (mode 0777)", sub.display())), "{why}");
         chmod(&sub, 0o775);
-        let why = check(&f, Ancestors::StickyAllowed).unwrap_err();
+        let why = check(&f).unwrap_err();
         assert!(why.contains("writable by its group (mode 0775)"), "{why}");
-        // Sticky, like /tmp: allowed on the way, refused under Strict.
+        // Sticky, like /tmp: allowed on the way...
         chmod(&sub, 0o1777);
-        assert_eq!(check(&f, Ancestors::StickyAllowed), Ok(()));
-        // ...but never for the final component itself.
-        let why = check(&sub, Ancestors::StickyAllowed).unwrap_err();
+        assert_eq!(check(&f), Ok(()));
+        // ...but never as the path itself.
+        let why = check(&sub).unwrap_err();
         assert!(why.contains("mode 1777"), "{why}");
         chmod(&sub, 0o755);
         chmod(&f, 0o666);
-        let why = check(&f, Ancestors::StickyAllowed).unwrap_err();
+        let why = check(&f).unwrap_err();
         assert!(why.contains(&format!("{} is writable by every user", f.display())), "{why}");
-        std::fs::remove_dir_all(&d).unwrap();
+        clean(&d);
     }
 
     #[test]
     fn a_link_is_judged_by_where_it_leads() {
-        let d = private_dir("link");
-        let open = d.join("open");
-        std::fs::create_dir(&open).unwrap();
-        std::fs::write(open.join("file"), b"x").unwrap();
-        chmod(&open.join("file"), 0o644);
-        chmod(&open, 0o777);
+        let (d, sub, f) = tree("link");
+        chmod(&sub, 0o777);
         let link = d.join("link");
-        std::os::unix::fs::symlink(&open, &link).unwrap();
-        let why = check(&link.join("file"), Ancestors::StickyAllowed).unwrap_err();
-        assert!(why.contains(&format!("{} is writable by every user", open.display())), "{why}");
-        std::fs::remove_dir_all(&d).unwrap();
+        std::os::unix::fs::symlink(&sub, &link).unwrap();
+        let why = check(&link.join("file")).unwrap_err();
+        assert!(why.contains(&format!("{} is writable by every user", sub.display())), "{why}");
+        assert!(f.exists());
+        clean(&d);
     }
 
     #[test]
@@ -186,13 +205,39 @@ mod tests {
         if unsafe { libc::geteuid() } != 0 {
             return;
         }
-        let d = private_dir("owner");
-        let f = d.join("file");
-        std::fs::write(&f, b"x").unwrap();
+        let (d, _, f) = tree("owner");
         std::os::unix::fs::chown(&f, Some(65534), None).unwrap();
-        let why = check(&f, Ancestors::StickyAllowed).unwrap_err();
+        let why = check(&f).unwrap_err();
         assert!(why.contains("belongs to another user (uid 65534)"), "{why}");
-        std::fs::remove_dir_all(&d).unwrap();
+        clean(&d);
+    }
+
+    #[test]
+    fn search_stops_below_shared_directories_and_skips_temporary_ones() {
+        let (d, sub, f) = tree("search");
+        // d is a fresh directory in the temporary directory, sub/ a tree in it.
+        let deeper = sub.join("lib");
+        std::fs::create_dir(&deeper).unwrap();
+        chmod(&deeper, 0o755);
+        let lib = deeper.join("libkse.so");
+        std::fs::write(&lib, b"x").unwrap();
+        chmod(&lib, 0o644);
+        assert_eq!(search_dirs(&lib, 8), Ok(vec![deeper.clone(), sub.clone(), d.clone()]));
+        assert_eq!(search_dirs(&lib, 2), Ok(vec![deeper.clone(), sub.clone()]));
+        // A copy directly in a fresh temporary directory searches nothing.
+        let top = d.join("libkse.so");
+        std::fs::copy(&f, &top).unwrap();
+        let why = search_dirs(&top, 8).unwrap_err();
+        assert!(why.contains(&format!("{} is in a temporary directory", top.display())), "{why}");
+        // A shared directory on the way ends the search below it.
+        chmod(&d, 0o1777);
+        assert_eq!(search_dirs(&lib, 8), Ok(vec![deeper.clone(), sub.clone()]));
+        chmod(&sub, 0o1777);
+        let why = search_dirs(&lib, 8).unwrap_err();
+        assert!(why.contains("is in a temporary directory"), "{why}");
+        chmod(&deeper, 0o777);
+        assert!(search_dirs(&lib, 8).unwrap_err().contains("writable by every user (mode 0777)"));
+        clean(&d);
     }
 
     #[test]

@@ -61,7 +61,7 @@ const OrtApiBase *OrtGetApiBase(void) { return &base; }
 
 @pytest.fixture(scope="module")
 def work():
-    """Layouts that must pass the strict rule live under target/ (not /tmp)."""
+    """Safe layouts live under target/: its own tree, nothing shared on the way."""
     require(LIBRARY, "libkse.so")
     require(ORT, "ONNX Runtime")
     root = REPO / "target" / "search-paths"
@@ -170,7 +170,8 @@ def test_a_copy_in_a_temporary_directory_searches_nothing_beside_it(shared_tmp):
         plant_model(where / "kse-ko-small")
     got = run(lib, env=with_ort())
     assert got.get("status") == "MODEL_NOT_FOUND", got
-    assert "no default model is searched beside it" in got["message"], got
+    assert "no default model is searched beside kse's code" in got["message"], got
+    assert "is in a temporary directory" in got["message"], got
     assert "planted" not in json.dumps(got)
 
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kse::trust::{self, Ancestors};
+use kse::trust;
 
 use crate::error::{CliError, Exit, Result};
 
@@ -18,33 +18,38 @@ const SETUP_HINT: &str = "make setup-tfhub in the kse source tree (or: python3 -
 
 /// Where the tool may live: `$KSE_TOOLS_DIR`, the source tree of a
 /// build-tree binary (`target/release/kse` -> `tools/`), or an installed
-/// tree (`bin/kse` -> `share/kse/tools/`); each with the rule a file found
-/// there must pass (see `kse::trust`: the tree beside the program is used
-/// only if no other user can write to it, so a copy of `kse` in /tmp never
-/// runs a planted tool).
-fn tool_candidates() -> Vec<(PathBuf, Ancestors)> {
+/// tree (`bin/kse` -> `share/kse/tools/`), searched beside the program as
+/// the library searches for its default model (`kse::trust::search_dirs`: a
+/// copy of `kse` in a fresh temporary directory never runs a planted tool).
+/// `Err` says why nothing beside the program is searched.
+fn tool_candidates() -> (Vec<PathBuf>, Option<String>) {
     let mut dirs = Vec::new();
     if let Some(d) = std::env::var_os("KSE_TOOLS_DIR") {
-        dirs.push((PathBuf::from(d), Ancestors::StickyAllowed));
+        dirs.push(PathBuf::from(d));
     }
-    if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).and_then(|p| p.parent().map(Path::to_path_buf)) {
-        for up in bin.ancestors().take(4) {
-            dirs.push((up.join("tools"), Ancestors::Strict));
-            dirs.push((up.join("share/kse/tools"), Ancestors::Strict));
+    let beside = std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| trust::search_dirs(&exe, 4));
+    let not_searched = match beside {
+        Ok(up) => {
+            for d in up {
+                dirs.push(d.join("tools"));
+                dirs.push(d.join("share/kse/tools"));
+            }
+            None
         }
-    }
-    dirs.into_iter().map(|(d, rule)| (d.join(TOOL), rule)).collect()
+        Err(why) => Some(why),
+    };
+    (dirs.into_iter().map(|d| d.join(TOOL)).collect(), not_searched)
 }
 
-/// `$KSE_TFHUB_PYTHON`, else the source tree's `.cache/tf-venv` (if it
-/// passes the tool's own rule), else `python3`.
-fn python_for(tool: &Path, rule: Ancestors) -> PathBuf {
+/// `$KSE_TFHUB_PYTHON`, else the source tree's `.cache/tf-venv` (if no
+/// other user can change it), else `python3`.
+fn python_for(tool: &Path) -> PathBuf {
     if let Some(p) = std::env::var_os("KSE_TFHUB_PYTHON") {
         return PathBuf::from(p);
     }
     if let Some(root) = tool.parent().and_then(Path::parent) {
         let venv = root.join(".cache/tf-venv/bin/python");
-        if venv.is_file() && trust::check(&venv, rule).is_ok() {
+        if venv.is_file() && trust::check(&venv).is_ok() {
             return venv;
         }
     }
@@ -52,17 +57,17 @@ fn python_for(tool: &Path, rule: Ancestors) -> PathBuf {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let candidates = tool_candidates();
-    let mut refused = Vec::new();
-    let found = candidates.iter().filter(|(p, _)| p.is_file()).find(|(p, rule)| match trust::check(p, *rule) {
+    let (candidates, not_searched) = tool_candidates();
+    let mut refused: Vec<String> = not_searched.into_iter().map(|why| format!("nothing beside the program is searched: {why}")).collect();
+    let tool = candidates.iter().filter(|p| p.is_file()).find(|p| match trust::check(p) {
         Ok(()) => true,
         Err(why) => {
             refused.push(format!("{} is not used: {why}", p.display()));
             false
         }
     });
-    let (tool, rule) = found.ok_or_else(|| {
-        let looked: Vec<String> = candidates.iter().map(|(p, _)| p.display().to_string()).collect();
+    let tool = tool.ok_or_else(|| {
+        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         let refused: String = refused.iter().map(|r| format!("; {r}")).collect();
         CliError::new(
             Exit::Runtime,
@@ -72,7 +77,7 @@ pub fn run(args: &[String]) -> Result<()> {
             ),
         )
     })?;
-    let python = python_for(tool, *rule);
+    let python = python_for(tool);
     let status = Command::new(&python).arg(tool).args(args).status().map_err(|e| {
         CliError::new(Exit::Runtime, format!("cannot run {} for {}: {e}; {SETUP_HINT}", python.display(), tool.display()))
     })?;
