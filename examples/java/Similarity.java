@@ -9,10 +9,12 @@
  * Without MODEL_DIR it opens libkse's default model, kse-ko-small
  * (KoreanSentenceEncoder.open()): $KSE_MODEL_DIR if set, else
  * models/kse-ko-small of the build tree or share/kse/models/kse-ko-small of
- * the installed tree that libkse sits in. The jar's own libkse is a temporary
- * copy with no model beside it, so with the jar alone set KSE_MODEL_DIR (e.g.
- * KSE_MODEL_DIR=models/kse-ko-small), or load the tree's libkse, which then
- * works from any working directory:
+ * the installed tree that libkse sits in. The jar's own libkse is a private
+ * temporary copy, beside which nothing is searched, so with the jar alone set
+ * KSE_MODEL_DIR (e.g. KSE_MODEL_DIR=models/kse-ko-small), use the jar with the
+ * model compiled in (target/java-embedded/kse-0.1.0.jar, built by
+ * bindings/java/run_tests.sh after `make embedded`), or load the tree's
+ * libkse, which then works from any working directory:
  *
  *   java -Dkse.library=$PWD/target/release/libkse.so -cp target/java/kse-0.1.0.jar examples/java/Similarity.java
  */

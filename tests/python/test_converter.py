@@ -302,8 +302,9 @@ def test_manifests(fp32_dir, int4_dir):
         assert man == convert_e5s1.make_manifest(name, 384, attribution=convert_e5s1.E5_ATTRIBUTION)
         assert list(man) == [
             "format", "name", "dim", "graph", "tokenizer", "inputs", "input_type", "output", "pooling",
-            "normalize", "prefix", "max_tokens", "license", "attribution",
+            "normalize", "prefix", "unicode_normalization", "max_tokens", "license", "attribution",
         ]
+        assert man["unicode_normalization"] == "nfc"
         assert man["inputs"] == {"input_ids": "input_ids", "attention_mask": "attention_mask", "token_type_ids": None}
         assert (man["pooling"], man["prefix"], man["max_tokens"], man["normalize"]) == ("mean", "query: ", 512, True)
 
