@@ -151,7 +151,7 @@ def embed_frame(opts: JobOptions, frame):
                     vectors[i] = enc.encode([texts[i]])[0]
                 except (kse.InputTooLongError, kse.InvalidUtf8Error, kse.TokenizerError) as e:
                     # The library names the text by its index in the call, here always 0.
-                    why = re.sub(r"^(sentence|text) 0 ", "the text ", str(e))
+                    why = re.sub(r"^text 0(:?) ", r"the text\1 ", e.message)
                     if opts.on_error == "fail":
                         _fail(opts, frame, i, why)
                     errors[i] = why
