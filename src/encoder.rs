@@ -240,13 +240,10 @@ impl Encoder {
     }
 
     /// `text` as the manifest's `unicode_normalization` wants it; borrowed
-    /// when nothing changes (the common case, found by a quick check).
+    /// when a quick check shows it already is (the common case).
     fn normalized<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match self.manifest.unicode_normalization {
-            UnicodeNormalization::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => {
-                let nfc: String = text.nfc().collect();
-                if nfc == text { Cow::Borrowed(text) } else { Cow::Owned(nfc) }
-            }
+            UnicodeNormalization::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => Cow::Owned(text.nfc().collect()),
             _ => Cow::Borrowed(text),
         }
     }

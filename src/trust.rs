@@ -86,24 +86,12 @@ pub fn search_dirs(file: &Path, levels: usize) -> Result<Vec<PathBuf>, String> {
         Ok(meta) => shared_writable(d, meta.mode()),
         Err(e) => Err(format!("{}: {e}", d.display())),
     };
-    let mut out = Vec::new();
-    let mut dir = file.parent();
-    while let Some(d) = dir.filter(|_| out.len() < levels) {
-        if let Err(why) = shared(d) {
-            if out.is_empty() {
-                return Err(why);
-            }
-            break;
-        }
-        if out.is_empty() {
-            if let Some(Err(why)) = d.parent().map(shared) {
-                return Err(format!("{} is in a temporary directory: {why}", file.display()));
-            }
-        }
-        out.push(d.to_path_buf());
-        dir = d.parent();
+    let Some(dir) = file.parent() else { return Ok(Vec::new()) };
+    shared(dir)?;
+    if let Some(Err(why)) = dir.parent().map(shared) {
+        return Err(format!("{} is in a temporary directory: {why}", file.display()));
     }
-    Ok(out)
+    Ok(dir.ancestors().take(levels).take_while(|d| shared(d).is_ok()).map(Path::to_path_buf).collect())
 }
 
 /// The file that holds kse's code: the shared library (`libkse.so`), or the

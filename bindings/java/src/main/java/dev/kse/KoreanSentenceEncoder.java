@@ -207,13 +207,11 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
 
     /** Embeds the sentences: one {@link #dim()}-float vector per sentence, in order. */
     public float[][] encode(List<String> sentences) {
-        Objects.requireNonNull(sentences, "sentences is null");
         return encodeBatch(sentences).toArray();
     }
 
     /** Embeds the sentences into one row-major array of {@code sentences.size() * dim()} floats. */
     public float[] encodeFlat(List<String> sentences) {
-        Objects.requireNonNull(sentences, "sentences is null");
         return encodeBatch(sentences).data();
     }
 
