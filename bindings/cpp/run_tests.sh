@@ -59,13 +59,17 @@ done
 
 cmake -S examples/cpp -B "$tmp/example" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$tmp/example" --parallel 2 >/dev/null
-readelf -d "$tmp/example/similarity" | grep -q 'NEEDED.*libkse\.so\.0' || fail "the example does not link libkse.so.0"
+# Output captured before grep: under pipefail, `cmd | grep -q` fails when grep
+# exits at its first match and cmd then dies of SIGPIPE.
+dyn=$(readelf -d "$tmp/example/similarity")
+grep -q 'NEEDED.*libkse\.so\.0' <<<"$dyn" || fail "the example does not link libkse.so.0"
 (unset KSE_ORT_LIBRARY; "$tmp/example/similarity" "$model") | tee "$out/similarity.out"
 
 cmake -S examples/cpp -B "$tmp/example-static" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix" -DKSE_LINK_STATIC=ON >/dev/null
 cmake --build "$tmp/example-static" --parallel 2 >/dev/null
-if readelf -d "$tmp/example-static/similarity" | grep -q 'NEEDED.*libkse'; then fail "the static example needs libkse.so"; fi
+dyn=$(readelf -d "$tmp/example-static/similarity")
+if grep -q 'NEEDED.*libkse' <<<"$dyn"; then fail "the static example needs libkse.so"; fi
 KSE_ORT_LIBRARY="$prefix/lib/kse/libonnxruntime.so.1" "$tmp/example-static/similarity" "$model" > "$out/similarity-static.out"
 diff "$out/similarity.out" "$out/similarity-static.out" || fail "static and shared examples differ"
 echo "static example (kse::kse_static): same output"

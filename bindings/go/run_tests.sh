@@ -95,9 +95,11 @@ PREFIX="$prefix" KSE_INSTALL_MODELS=0 bash scripts/install.sh >/dev/null
 # build tree's kse.pc, rpath and all.
 (cd examples/go && PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
   go build -a -o "$root/$out/bin/similarity-installed" .)
-if ! ldd "$out/bin/similarity-installed" | grep -q "libkse\.so\.0 => $prefix/lib/"; then
+# Captured before grep (under pipefail, grep -q's early exit can SIGPIPE ldd).
+libs=$(ldd "$out/bin/similarity-installed")
+if ! grep -q "libkse\.so\.0 => $prefix/lib/" <<<"$libs"; then
   echo "the installed build does not load libkse from $prefix/lib (kse.pc's rpath):" >&2
-  ldd "$out/bin/similarity-installed" >&2; exit 1
+  echo "$libs" >&2; exit 1
 fi
 "$out/bin/similarity-installed" models/kse-ko-small > "$out/similarity-installed.out"
 diff "$out/similarity.out" "$out/similarity-installed.out"

@@ -74,9 +74,13 @@ diff "$bin/similarity.out" "$bin/similarity-installed.out"
 # No model directory: the installed libkse finds <prefix>/share/kse/models/kse-ko-small.
 (cd /; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; "$prefix/similarity") > "$bin/similarity-installed-default.out"
 diff "$bin/similarity.out" "$bin/similarity-installed-default.out"
-readelf -d "$prefix/lib/libkse.so" | grep -q 'SONAME.*libkse\.so\.0' || { echo "libkse.so has no SONAME libkse.so.0"; exit 1; }
+# Outputs captured before grep: under pipefail, `cmd | grep -q` fails when grep
+# exits at its first match and cmd then dies of SIGPIPE.
+dyn=$(readelf -d "$prefix/lib/libkse.so")
+grep -q 'SONAME.*libkse\.so\.0' <<<"$dyn" || { echo "libkse.so has no SONAME libkse.so.0"; exit 1; }
 # The installed kse finds the TF Hub importer in <prefix>/share/kse/tools.
-(cd /; KSE_TFHUB_PYTHON=python3 "$prefix/bin/kse" import-tfhub --help) | grep -q "usage: kse import-tfhub" \
+help=$(cd /; KSE_TFHUB_PYTHON=python3 "$prefix/bin/kse" import-tfhub --help) || true
+grep -q "usage: kse import-tfhub" <<<"$help" \
   || { echo "installed kse import-tfhub does not find its tool"; exit 1; }
 echo "installed tree: pkg-config build works, default model found, SONAME set, import-tfhub tool found"
 

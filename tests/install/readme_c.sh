@@ -66,10 +66,15 @@ print("README app.c: 3 x 3 similarity matrix, paraphrase pair closest")
 PY
 
 # libkse comes from the prefix through kse.pc's rpath, not from the build tree.
-readelf -d "$tmp/app" | grep -E 'RPATH|RUNPATH' | grep -qF "$prefix/lib" || fail "app has no rpath to $prefix/lib"
-if readelf -d "$tmp/app" | grep -qF "$PWD/target/release"; then fail "app has an rpath into the build tree"; fi
-(cd "$tmp" && env -i PATH="$fresh_path" ldd ./app) | grep -q "libkse\.so\.0 => $prefix/lib/" \
-  || fail "app does not load libkse.so.0 from $prefix/lib"
+# Outputs captured before grep: under pipefail, `cmd | grep -q` fails when grep
+# exits at its first match and cmd then dies of SIGPIPE.
+dyn=$(readelf -d "$tmp/app")
+rpath=$(grep -E 'RPATH|RUNPATH' <<<"$dyn" || true)
+grep -qF "$prefix/lib" <<<"$rpath" || fail "app has no rpath to $prefix/lib"
+if grep -qF "$PWD/target/release" <<<"$dyn"; then fail "app has an rpath into the build tree"; fi
+libs=$(cd "$tmp" && env -i PATH="$fresh_path" ldd ./app)
+grep -q "libkse\.so\.0 => $prefix/lib/" <<<"$libs" \
+  || { echo "$libs" >&2; fail "app does not load libkse.so.0 from $prefix/lib"; }
 # The model was the installed default: without share/kse/models, app cannot start.
 mv "$prefix/share/kse/models" "$tmp/models.moved"
 if (cd "$tmp" && env -i PATH="$fresh_path" ./app) > /dev/null 2> "$tmp/nomodel.err"; then
