@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                       max_positions=c.max_positions, eps=c.eps, graph_name=NAME)
     model = build_model(cfg, weights)
     name = NAME + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
-    manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=ATTRIBUTION + (EXTRA_ATTRIBUTION if args.extra_data else []))
+    attribution = ATTRIBUTION + (EXTRA_ATTRIBUTION if args.extra_data else [])
+    manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=attribution)
     tokenizer = args.unpruned or args.prune / "tokenizer.json"
     for path, size, digest in write_model_dir(args.out, model, tokenizer, manifest):
         print(f"{path}  {size} bytes  sha256 {digest}")

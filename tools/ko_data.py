@@ -30,8 +30,8 @@ Checks besides KorSTS dev (tools/eval_ko.py, and train_ko.py after each stage):
   - stylekqc-sts: StyleKQC sts-dev (similar 1 / not 0), ROC AUC x 100 of the cosine;
   - pawsx-test: PAWS-X-ko test (paraphrase 1 / not 0, `NS` rows dropped), ROC AUC x 100.
 
-Tab-separated files without quoting are split on tabs (never a CSV quote
-parser); ChatbotData and KLUE STS are quoted CSV. numpy and the standard library only.
+Tab-separated files without quoting are split on tabs (sts_data.read_tsv,
+never a CSV quote parser); KLUE STS is quoted CSV. numpy and the standard library only.
 """
 
 from __future__ import annotations
@@ -41,25 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sts_data import DATA, Pair, pearson, ranks, read_klue, read_korsts, spearman
+from sts_data import DATA, Pair, pearson, ranks, read_klue, read_korsts, read_tsv, spearman
 
 Example = tuple[str, str, "str | None", str]  # anchor, positive, hard negative, group
-
-
-def read_tsv(path: Path, header: bool = True) -> list[dict[str, str]] | list[list[str]]:
-    """Rows of a tab-separated file without quoting: dicts by the header's names, or lists."""
-    with open(path, encoding="utf-8") as f:
-        lines = [line.rstrip("\n").rstrip("\r") for line in f if line.strip()]
-    if not header:
-        return [line.split("\t") for line in lines]
-    names = lines[0].split("\t")
-    rows = []
-    for lineno, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != len(names):
-            raise SystemExit(f"{path}:{lineno}: expected {len(names)} tab-separated fields, got {len(fields)}")
-        rows.append(dict(zip(names, fields)))
-    return rows
 
 
 # ---------------------------------------------------------------------------
@@ -74,9 +58,10 @@ def in_klue_slice(sentence1: str) -> bool:
 def klue_split(data: Path = DATA) -> tuple[list[Pair], list[Pair]]:
     """(training pairs, held-out slice) of KLUE STS train."""
     pairs = read_klue(data / "klue-sts" / "klue_sts_train.csv")
-    held = [p for p in pairs if in_klue_slice(p[0])]
+    in_slice = [in_klue_slice(a) for a, _, _ in pairs]
+    held = [p for p, h in zip(pairs, in_slice) if h]
     held_sentences = {s for a, b, _ in held for s in (a, b)}
-    train = [p for p in pairs if not in_klue_slice(p[0]) and p[0] not in held_sentences and p[1] not in held_sentences]
+    train = [p for p, h in zip(pairs, in_slice) if not h and p[0] not in held_sentences and p[1] not in held_sentences]
     return train, held
 
 

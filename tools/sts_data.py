@@ -22,17 +22,22 @@ KLUE_TRAIN = DATA / "klue-sts" / "klue_sts_train.csv"
 Pair = tuple[str, str, float]
 
 
-def read_korsts(path: Path) -> list[Pair]:
-    pairs = []
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab-separated file with a header line and no quoting, as dicts by column name.
+    Every line must have the header's number of fields."""
+    rows = []
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
-        col = {name: i for i, name in enumerate(header)}
         for lineno, line in enumerate(f, start=2):
             fields = line.rstrip("\n").split("\t")
             if len(fields) != len(header):
                 raise SystemExit(f"{path}:{lineno}: expected {len(header)} tab-separated fields, got {len(fields)}")
-            pairs.append((fields[col["sentence1"]], fields[col["sentence2"]], float(fields[col["score"]])))
-    return pairs
+            rows.append(dict(zip(header, fields)))
+    return rows
+
+
+def read_korsts(path: Path) -> list[Pair]:
+    return [(r["sentence1"], r["sentence2"], float(r["score"])) for r in read_tsv(path)]
 
 
 def read_klue(path: Path) -> list[Pair]:

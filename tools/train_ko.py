@@ -373,13 +373,13 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
         return ckpt_dir / f"seed{seed}-stage{len(upto)}-{checkpoint_key(args, seed, upto, args.e5s1.name)}.npz"
 
     # resume after the last stage whose checkpoint exists
-    resume = 0
+    resume, path = 0, None
     for k in range(len(stages), 0, -1):
-        if ckpt_path(done + [s for _, s in stages[:k]]).exists():
+        path = ckpt_path(done + [s for _, s in stages[:k]])
+        if path.exists():
             resume = k
             break
     if resume:
-        path = ckpt_path(done + [s for _, s in stages[:resume]])
         with np.load(path) as z:
             load_into(torch, model, {k: z[k] for k in z.files if k != "__torch_rng__"})
             torch.set_rng_state(torch.from_numpy(z["__torch_rng__"]))
@@ -654,13 +654,13 @@ def main(argv: list[str] | None = None) -> int:
         if name in ko_data.CONTRASTIVE:
             full = ko_data.contrastive_source(name, args.data_dir)
             sources[name] = (lambda f: (lambda rng: f(rng)[: args.limit]))(full)
-            sentences = {s for ex in sources[name](np.random.default_rng(0)) for s in ex[:3] if s is not None}
+            examples = sources[name](np.random.default_rng(0))
+            sentences = {s for ex in examples for s in ex[:3] if s is not None}
             if name in ("stylekqc", "parakqc"):  # every sentence of every set may be drawn
                 sentences |= {s for st in ko_data.paraphrase_sets(name, args.data_dir) for s in st}
             todo = sorted(sentences - ids_of.keys())
             ids_of.update(zip(todo, tokenise(tok, todo)))
-            log(f"data {name}: {len(sources[name](np.random.default_rng(0)))} examples per epoch, "
-                f"{len(sentences)} sentences")
+            log(f"data {name}: {len(examples)} examples per epoch, {len(sentences)} sentences")
     dev_pairs = read_pairs(args.data_dir / DEV)[: args.limit]
     dev = (tokenise(tok, [s for a, b, _ in dev_pairs for s in (a, b)]), np.array([g for *_, g in dev_pairs]))
     device = torch.device(args.device)
@@ -670,7 +670,8 @@ def main(argv: list[str] | None = None) -> int:
         data.update({name: encode_pairs(pairs) for name, pairs in silver.items()})
     recipe = " then ".join(f"{'+'.join(s.data)}:{s.loss}:{s.epochs}:{s.lr:g}" for s in args.stages)
     log(f"recipe: {recipe}; "
-        f"batch {args.batch} pairs (contrastive: {args.mnrl_batch} examples, scale {args.mnrl_scale:g}), seeds {args.seeds}, frozen embeddings {args.freeze_embeddings}, "
+        f"batch {args.batch} pairs (contrastive: {args.mnrl_batch} examples, scale {args.mnrl_scale:g}), "
+        f"seeds {args.seeds}, frozen embeddings {args.freeze_embeddings}, "
         f"vocab {len(base_rows)}, torch {torch.__version__}, {args.threads} threads, device {args.device}")
 
     probe = build_torch(torch, cfg, len(base_rows)).to(device)
