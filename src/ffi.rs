@@ -294,8 +294,29 @@ unsafe fn text<'a>(what: &dyn Fn() -> String, ptr: *const c_char, len: usize) ->
     })
 }
 
-/// Size of the first `kse_options` layout; every later layout starts with it.
-const OPTIONS_V1_SIZE: usize = std::mem::size_of::<kse_options>();
+/// Size of the first `kse_options` layout (kse 0.1: six `u32`, two pointers),
+/// frozen: programs compiled against that header keep working when fields are
+/// added. A new field goes at the end, and the struct's new size joins
+/// `KNOWN_OPTIONS_SIZES`; the checks below stop a change that moves a v1 field.
+const OPTIONS_V1_SIZE: usize = 6 * 4 + 2 * std::mem::size_of::<*const c_char>();
+
+/// Every `kse_options` layout this library accepts, oldest first; the last is
+/// today's struct.
+const KNOWN_OPTIONS_SIZES: &[usize] = &[OPTIONS_V1_SIZE];
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    let p = size_of::<*const c_char>();
+    assert!(offset_of!(kse_options, struct_size) == 0);
+    assert!(offset_of!(kse_options, intra_threads) == 4);
+    assert!(offset_of!(kse_options, sessions) == 8);
+    assert!(offset_of!(kse_options, batch_tokens) == 12);
+    assert!(offset_of!(kse_options, truncation) == 16);
+    assert!(offset_of!(kse_options, reserved) == 20);
+    assert!(offset_of!(kse_options, model_dir) == 24);
+    assert!(offset_of!(kse_options, ort_library_path) == 24 + p);
+    assert!(KNOWN_OPTIONS_SIZES[KNOWN_OPTIONS_SIZES.len() - 1] == size_of::<kse_options>());
+};
 
 fn default_options() -> kse_options {
     kse_options {
@@ -311,16 +332,17 @@ fn default_options() -> kse_options {
 }
 
 fn check_options_size(size: usize) -> Result<(), Error> {
-    if (OPTIONS_V1_SIZE..=std::mem::size_of::<kse_options>()).contains(&size) {
+    if KNOWN_OPTIONS_SIZES.contains(&size) {
         return Ok(());
     }
+    let known: Vec<String> = KNOWN_OPTIONS_SIZES.iter().map(usize::to_string).collect();
     Err(Error::new(
         ErrorKind::UnsupportedVersion,
         format!(
-            "kse_options struct_size is {size}, but this library (kse {}) knows sizes {OPTIONS_V1_SIZE} to {}; \
+            "kse_options struct_size is {size}, but this library (kse {}) knows the sizes {}; \
              initialise options with KSE_OPTIONS_INIT and use the kse.h that matches the library",
             env!("CARGO_PKG_VERSION"),
-            std::mem::size_of::<kse_options>()
+            known.join(", ")
         ),
     ))
 }

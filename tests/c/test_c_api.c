@@ -161,6 +161,47 @@ static void test_create_errors(const char *model_dir) {
     CHECK(s == KSE_ERR_INVALID_ARGUMENT, "NULL err still returns the status");
 }
 
+/*
+ * The first kse_options layout, copied from kse.h of kse 0.1 and frozen here:
+ * a program compiled against that header must keep working with every later
+ * library, whatever fields kse_options gains. Never edit this struct.
+ */
+typedef struct {
+    uint32_t struct_size;
+    uint32_t intra_threads;
+    uint32_t sessions;
+    uint32_t batch_tokens;
+    uint32_t truncation;
+    uint32_t reserved;
+    const char *model_dir;
+    const char *ort_library_path;
+} options_v1;
+
+static void test_options_v1(const char *model_dir) {
+    options_v1 v1;
+    memset(&v1, 0xAB, sizeof v1);
+    CHECK(kse_options_init((kse_options *)&v1, sizeof v1) == KSE_OK, "init with the v1 size");
+    CHECK(v1.struct_size == sizeof v1 && v1.sessions == 1 && v1.truncation == KSE_TRUNCATE &&
+              v1.reserved == 0 && v1.model_dir == NULL && v1.ort_library_path == NULL,
+          "v1 defaults");
+    v1.model_dir = model_dir;
+    kse_encoder *enc = NULL;
+    kse_error err;
+    kse_status s = kse_create((const kse_options *)&v1, &enc, &err);
+    CHECK_STATUS(s, KSE_OK, err);
+    if (s != KSE_OK) return;
+    size_t dim = kse_dim(enc);
+    float *out = malloc(dim * sizeof(float));
+    s = kse_encode(enc, SENTENCES, NULL, 1, out, dim, NULL, &err);
+    CHECK_STATUS(s, KSE_OK, err);
+    free(out);
+    kse_free(enc);
+    /* A size between two known layouts is no layout at all. */
+    v1.struct_size = sizeof v1 - 4;
+    s = kse_create((const kse_options *)&v1, &enc, &err);
+    CHECK_STATUS(s, KSE_ERR_UNSUPPORTED_VERSION, err);
+}
+
 static void test_encode(const char *model_dir) {
     kse_encoder *enc = NULL;
     kse_error err;
@@ -391,6 +432,7 @@ int main(int argc, char **argv) {
         CHECK(kse_abi_version() == KSE_ABI_VERSION, "ABI version");
         CHECK(strcmp(kse_status_name(KSE_ERR_INVALID_UTF8), "KSE_ERR_INVALID_UTF8") == 0, "status name");
         test_create_errors(argv[1]);
+        test_options_v1(argv[1]);
         test_encode(argv[1]);
     } else {
         fprintf(stderr, "usage: %s [--no-runtime] MODEL_DIR\n", argv[0]);
