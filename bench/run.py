@@ -228,7 +228,8 @@ def build() -> dict:
             raise SystemExit(f"building {name} failed:\n{' '.join(cmd)}\n{r.stderr}")
     # The Rust overhead benchmark (benches/overhead.rs), built by cargo in the
     # release profile; cargo reports the executable's path.
-    cmd = ["cargo", "bench", "--locked", "--bench", "overhead", "--no-run", "--message-format=json"]
+    cmd = ["cargo", "bench", "--locked", "--bench", "overhead", "--features", "bench-internals", "--no-run",
+           "--message-format=json"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     exe = [m["executable"] for m in map(json.loads, filter(None, r.stdout.splitlines()))
            if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "overhead"]

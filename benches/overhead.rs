@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use ort::session::Session;
 use std::time::Instant;
 
-use kse::{Encoder, EncoderOptions, InputType};
+use kse::{bench_internals, Encoder, EncoderOptions, InputType};
 use ort::session::SessionInputValue;
 use ort::value::{DynValue, Tensor};
 use serde_json::json;
@@ -149,10 +149,10 @@ fn main() {
     opts.intra_threads = a.threads;
     opts.batch_tokens = a.batch_tokens;
     let enc = Encoder::new(opts).unwrap_or_else(|e| usage(&format!("cannot load the model: {e}")));
-    let env = kse::runtime::environment(None).expect("environment");
-    let mut session = kse::runtime::session(&env, &enc.manifest().graph, a.threads).expect("session");
+    let env = bench_internals::environment().expect("environment");
+    let mut session = bench_internals::session(&env, &enc.manifest().graph, a.threads).expect("session");
     let output = enc.manifest().output.clone();
-    let pad = i64::from(enc.pad_id());
+    let pad = i64::from(bench_internals::pad_id(&enc));
 
     // Tokenisation alone, for the breakdown.
     let t0 = Instant::now();
@@ -167,7 +167,7 @@ fn main() {
         ids.chunks(b)
             .map(|chunk| {
                 let lengths: Vec<usize> = chunk.iter().map(Vec::len).collect();
-                kse::encoder::plan_batches(&lengths, a.batch_tokens)
+                bench_internals::plan_batches(&lengths, a.batch_tokens)
                     .into_iter()
                     .map(|run| feeds(&enc, pad, &run.iter().map(|&i| &chunk[i]).collect::<Vec<_>>()))
                     .collect()
@@ -176,7 +176,7 @@ fn main() {
     };
     // --aa: a calibration run, a second bare session in kse's place; its
     // ratio shows the bias and noise of the method itself.
-    let mut session_b = a.aa.then(|| kse::runtime::session(&env, &enc.manifest().graph, a.threads).expect("session"));
+    let mut session_b = a.aa.then(|| bench_internals::session(&env, &enc.manifest().graph, a.threads).expect("session"));
     let kse_call = |chunk: &[&str], out: &mut [f32]| -> f64 {
         let t = Instant::now();
         enc.encode_into(chunk, out).expect("encode");

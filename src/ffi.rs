@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, Once};
 
-use crate::encoder::{Encoder, EncoderOptions, Truncation, DEFAULT_BATCH_TOKENS};
+use crate::{Encoder, EncoderOptions, ModelSource, Truncation, DEFAULT_BATCH_TOKENS};
 use crate::error::{Error, ErrorKind};
 
 /// Major version of this library.
@@ -211,21 +211,50 @@ fn report(err: *mut kse_error, kind: ErrorKind, message: &str) -> kse_status {
     status
 }
 
-fn status_of(kind: ErrorKind) -> kse_status {
-    match kind {
-        ErrorKind::InvalidArgument => KSE_ERR_INVALID_ARGUMENT,
-        ErrorKind::InvalidUtf8 => KSE_ERR_INVALID_UTF8,
-        ErrorKind::BufferTooSmall => KSE_ERR_BUFFER_TOO_SMALL,
-        ErrorKind::InputTooLong => KSE_ERR_INPUT_TOO_LONG,
-        ErrorKind::ModelNotFound => KSE_ERR_MODEL_NOT_FOUND,
-        ErrorKind::ModelInvalid => KSE_ERR_MODEL_INVALID,
-        ErrorKind::RuntimeUnavailable => KSE_ERR_RUNTIME_UNAVAILABLE,
-        ErrorKind::Runtime => KSE_ERR_RUNTIME,
-        ErrorKind::Tokenizer => KSE_ERR_TOKENIZER,
-        ErrorKind::UnsupportedVersion => KSE_ERR_UNSUPPORTED_VERSION,
-        ErrorKind::InvalidHandle => KSE_ERR_INVALID_HANDLE,
-        ErrorKind::Internal => KSE_ERR_INTERNAL,
+/// Every status with its C name and the error kind it reports, in value
+/// order: the one table `status_of` and `kse_status_name` read (the
+/// constants above are what cbindgen writes into kse.h; the bindings' tables
+/// are tested against kse.h).
+macro_rules! status_table {
+    ($($name:ident => $kind:expr),* $(,)?) => {
+        &[$(($name, c_name(concat!(stringify!($name), "\0")), $kind)),*]
+    };
+}
+
+const fn c_name(s: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(s.as_bytes()) {
+        Ok(c) => c,
+        Err(_) => panic!("a status name has a NUL inside"),
     }
+}
+
+const STATUSES: &[(kse_status, &CStr, Option<ErrorKind>)] = status_table![
+    KSE_OK => None,
+    KSE_ERR_INVALID_ARGUMENT => Some(ErrorKind::InvalidArgument),
+    KSE_ERR_INVALID_UTF8 => Some(ErrorKind::InvalidUtf8),
+    KSE_ERR_BUFFER_TOO_SMALL => Some(ErrorKind::BufferTooSmall),
+    KSE_ERR_INPUT_TOO_LONG => Some(ErrorKind::InputTooLong),
+    KSE_ERR_MODEL_NOT_FOUND => Some(ErrorKind::ModelNotFound),
+    KSE_ERR_MODEL_INVALID => Some(ErrorKind::ModelInvalid),
+    KSE_ERR_RUNTIME_UNAVAILABLE => Some(ErrorKind::RuntimeUnavailable),
+    KSE_ERR_RUNTIME => Some(ErrorKind::Runtime),
+    KSE_ERR_TOKENIZER => Some(ErrorKind::Tokenizer),
+    KSE_ERR_UNSUPPORTED_VERSION => Some(ErrorKind::UnsupportedVersion),
+    KSE_ERR_INVALID_HANDLE => Some(ErrorKind::InvalidHandle),
+    KSE_ERR_INTERNAL => Some(ErrorKind::Internal),
+];
+
+// The table holds the values 0, 1, 2, ... in order: none missing, none twice.
+const _: () = {
+    let mut i = 0;
+    while i < STATUSES.len() {
+        assert!(STATUSES[i].0 == i as kse_status);
+        i += 1;
+    }
+};
+
+fn status_of(kind: ErrorKind) -> kse_status {
+    STATUSES.iter().find(|s| s.2 == Some(kind)).map_or(KSE_ERR_INTERNAL, |s| s.0)
 }
 
 /// Runs `body` with panics caught; maps its error onto a status and `err`.
@@ -400,9 +429,9 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         let mut o = default_options();
         std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut o as *mut kse_options).cast::<u8>(), size);
 
-        let model_dir = match path(o.model_dir, "kse_options.model_dir")? {
-            Some(dir) => dir,
-            None => crate::default_model::default_model_dir()?,
+        let model = match path(o.model_dir, "kse_options.model_dir")? {
+            Some(dir) => ModelSource::Dir(dir),
+            None => crate::model::default::default_model()?,
         };
         let ort_library = path(o.ort_library_path, "kse_options.ort_library_path")?;
         let truncation = match o.truncation {
@@ -414,7 +443,7 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
             return Err(invalid("kse_options.reserved must be 0"));
         }
         let options = EncoderOptions {
-            model_dir,
+            model,
             ort_library,
             intra_threads: o.intra_threads as usize,
             sessions: o.sessions as usize,
@@ -471,14 +500,7 @@ unsafe fn encode_checked<'t>(
     if out.is_null() {
         return Err(invalid("out is NULL"));
     }
-    let dim = enc.encoder.dim();
-    let needed = n.checked_mul(dim).ok_or_else(|| invalid(format!("n ({n}) x dim ({dim}) overflows size_t")))?;
-    if out_capacity < needed {
-        return Err(Error::new(
-            ErrorKind::BufferTooSmall,
-            format!("out_capacity is {out_capacity} floats; {n} texts x {dim} need {needed}"),
-        ));
-    }
+    let needed = enc.encoder.output_len(n, out_capacity)?;
     let texts = read_texts()?;
     let out = std::slice::from_raw_parts_mut(out, needed);
     let s = enc.encoder.encode_into(&texts, out)?;
@@ -660,22 +682,7 @@ pub extern "C" fn kse_abi_version() -> u32 {
 /// ("KSE_ERR_UNKNOWN" for values this version does not define).
 #[no_mangle]
 pub extern "C" fn kse_status_name(status: kse_status) -> *const c_char {
-    let name: &'static CStr = match status {
-        0 => c"KSE_OK",
-        1 => c"KSE_ERR_INVALID_ARGUMENT",
-        2 => c"KSE_ERR_INVALID_UTF8",
-        3 => c"KSE_ERR_BUFFER_TOO_SMALL",
-        4 => c"KSE_ERR_INPUT_TOO_LONG",
-        5 => c"KSE_ERR_MODEL_NOT_FOUND",
-        6 => c"KSE_ERR_MODEL_INVALID",
-        7 => c"KSE_ERR_RUNTIME_UNAVAILABLE",
-        8 => c"KSE_ERR_RUNTIME",
-        9 => c"KSE_ERR_TOKENIZER",
-        10 => c"KSE_ERR_UNSUPPORTED_VERSION",
-        11 => c"KSE_ERR_INVALID_HANDLE",
-        12 => c"KSE_ERR_INTERNAL",
-        _ => c"KSE_ERR_UNKNOWN",
-    };
+    let name = STATUSES.iter().find(|s| s.0 == status).map_or(c"KSE_ERR_UNKNOWN", |s| s.1);
     name.as_ptr()
 }
 
@@ -698,6 +705,29 @@ mod tests {
             assert_ne!(name, "KSE_ERR_UNKNOWN", "status {s}");
         }
         assert_eq!(unsafe { CStr::from_ptr(kse_status_name(99)) }.to_str().unwrap(), "KSE_ERR_UNKNOWN");
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_status() {
+        use ErrorKind::*;
+        let kinds = [
+            InvalidArgument, InvalidUtf8, BufferTooSmall, InputTooLong, ModelNotFound, ModelInvalid,
+            RuntimeUnavailable, Runtime, Tokenizer, UnsupportedVersion, InvalidHandle, Internal,
+        ];
+        // A new kind must be added to `kinds` (this match stops compiling) and to STATUSES.
+        for k in kinds {
+            match k {
+                InvalidArgument | InvalidUtf8 | BufferTooSmall | InputTooLong | ModelNotFound | ModelInvalid
+                | RuntimeUnavailable | Runtime | Tokenizer | UnsupportedVersion | InvalidHandle | Internal => {}
+            }
+        }
+        let mut statuses: Vec<kse_status> = kinds.iter().map(|&k| status_of(k)).collect();
+        assert!(statuses.iter().all(|&s| s != KSE_OK));
+        statuses.sort();
+        statuses.dedup();
+        assert_eq!(statuses.len(), kinds.len());
+        assert_eq!(status_of(ModelNotFound), KSE_ERR_MODEL_NOT_FOUND);
+        assert_eq!(status_of(Internal), KSE_ERR_INTERNAL);
     }
 
     #[test]

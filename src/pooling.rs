@@ -1,13 +1,45 @@
 //! From the graph's output to one vector per sentence: pooling over tokens,
-//! then optional L2 normalisation. Sums run in f64 so the result is the
-//! correctly rounded f32 of the exact mean, whatever the batch looks like.
+//! then optional L2 normalisation, written to each text's row. Sums run in
+//! f64 so the result is the correctly rounded f32 of the exact mean, whatever
+//! the batch looks like.
 
-use crate::manifest::Pooling;
+use crate::batch::Batch;
+use crate::error::{err, ErrorKind, Result};
+use crate::model::manifest::{Manifest, Pooling};
+
+/// Writes the vector of each text of `batch` (text `indices[r]` in row `r`)
+/// to row `indices[r]` of `out`, from the graph output `data` of shape
+/// `shape`, which must be what the manifest says.
+pub(crate) fn write_rows(manifest: &Manifest, shape: &[i64], data: &[f32], batch: &Batch, indices: &[usize], out: &mut [f32]) -> Result<()> {
+    let (rows, seq, dim) = (batch.rows, batch.seq, manifest.dim);
+    let expected: Vec<i64> = match manifest.pooling {
+        Pooling::None => vec![rows as i64, dim as i64],
+        Pooling::Mean | Pooling::Cls => vec![rows as i64, seq as i64, dim as i64],
+    };
+    if shape != expected.as_slice() {
+        return err(
+            ErrorKind::ModelInvalid,
+            format!(
+                "graph output `{}` has shape {shape:?} but the manifest (dim {dim}, pooling {:?}) expects {expected:?}",
+                manifest.output, manifest.pooling
+            ),
+        );
+    }
+    let per_row = data.len() / rows;
+    for (r, &i) in indices.iter().enumerate() {
+        let row = &mut out[i * dim..(i + 1) * dim];
+        pool(manifest.pooling, &data[r * per_row..(r + 1) * per_row], &batch.mask[r * seq..(r + 1) * seq], dim, row);
+        if manifest.normalize {
+            l2_normalize(row);
+        }
+    }
+    Ok(())
+}
 
 /// Pools one sentence. `states` holds `seq * dim` token states (row-major) for
 /// `Pooling::Mean`/`Cls`, or `dim` values for `Pooling::None`; `mask` holds the
 /// `seq` attention-mask values (1 for real tokens, 0 for padding).
-pub(crate) fn pool(pooling: Pooling, states: &[f32], mask: &[i64], dim: usize, out: &mut [f32]) {
+fn pool(pooling: Pooling, states: &[f32], mask: &[i64], dim: usize, out: &mut [f32]) {
     debug_assert_eq!(out.len(), dim);
     match pooling {
         Pooling::None => out.copy_from_slice(&states[..dim]),
@@ -32,7 +64,7 @@ pub(crate) fn pool(pooling: Pooling, states: &[f32], mask: &[i64], dim: usize, o
 }
 
 /// Scales `v` to unit L2 norm; a zero vector stays zero.
-pub(crate) fn l2_normalize(v: &mut [f32]) {
+fn l2_normalize(v: &mut [f32]) {
     let norm = v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
     if norm > 0.0 {
         for x in v.iter_mut() {

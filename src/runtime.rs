@@ -1,5 +1,7 @@
 //! ONNX Runtime: finding and loading its shared library once per process, the
-//! one ORT environment, and a pool of sessions over one model file.
+//! one ORT environment, and a pool of sessions over one model graph, built
+//! with [`SessionSettings`] (the place for execution providers and other
+//! per-session choices).
 //!
 //! ONNX Runtime is loaded at run time (`dlopen`), never linked, so one build
 //! of kse works with any ONNX Runtime from 1.31 on. The library is looked for,
@@ -29,6 +31,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::model::FileData;
 use crate::trust;
 
 /// Environment variable naming the ONNX Runtime library to load.
@@ -43,11 +46,8 @@ const ORT_FILE_NAMES: &[&str] =
 static ENVIRONMENT: Mutex<Option<(Environment, PathBuf)>> = Mutex::new(None);
 
 /// Returns the process-wide ORT environment, loading ONNX Runtime on first use
-/// (`explicit`: the library to load, else the search above). Public for
-/// programs that run their own ONNX Runtime sessions beside kse's in one
-/// process (the benchmark's raw-session baseline); not a stable API.
-#[doc(hidden)]
-pub fn environment(explicit: Option<&Path>) -> Result<Environment> {
+/// (`explicit`: the library to load, else the search above).
+pub(crate) fn environment(explicit: Option<&Path>) -> Result<Environment> {
     let mut slot = ENVIRONMENT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((env, loaded)) = slot.as_ref() {
         if let Some(wanted) = explicit {
@@ -198,18 +198,13 @@ impl Drop for PooledSession<'_> {
 }
 
 impl SessionPool {
-    pub fn new(env: &Environment, graph: &Path, size: usize, settings: SessionSettings) -> Result<SessionPool> {
+    pub fn new(env: &Environment, graph: FileData, size: usize, settings: SessionSettings) -> Result<SessionPool> {
         let mut sessions = Vec::with_capacity(size);
         for _ in 0..size.max(1) {
             sessions.push(Mutex::new(build_session(env, graph, settings)?));
         }
         let free = (0..sessions.len()).rev().collect();
         Ok(SessionPool { sessions, free: Mutex::new(free), available: Condvar::new() })
-    }
-
-    /// Any session, for reading graph metadata.
-    pub fn first(&self) -> PooledSession<'_> {
-        self.acquire()
     }
 
     /// Waits until a session is free and borrows it.
@@ -230,16 +225,9 @@ impl SessionPool {
     }
 }
 
-/// A session over `graph` with exactly the options kse's encoders use and
-/// `intra_threads` intra-op threads. Public for the benchmark's raw-session
-/// baseline; not a stable API.
-#[doc(hidden)]
-pub fn session(env: &Environment, graph: &Path, intra_threads: usize) -> Result<Session> {
-    build_session(env, graph, SessionSettings { intra_threads })
-}
-
-fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> Result<Session> {
-    let fail = |e: String| Error::new(ErrorKind::Runtime, format!("cannot create an ONNX Runtime session for {}: {e}", graph.display()));
+/// A session over `graph` with the options every kse session gets.
+pub(crate) fn build_session(env: &Environment, graph: FileData, settings: SessionSettings) -> Result<Session> {
+    let fail = |e: String| Error::new(ErrorKind::Runtime, format!("cannot create an ONNX Runtime session for {}: {e}", graph.shown()));
     let mut builder = Session::builder(env).map_err(|e| fail(e.to_string()))?;
     builder = builder
         // Memory-pattern planning caches an allocation plan per input shape,
@@ -261,13 +249,13 @@ fn build_session(env: &Environment, graph: &Path, settings: SessionSettings) -> 
         // arithmetic in fp32 so an INT4 graph gives its exact weights' result.
         .with_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
         .map_err(|e| fail(e.to_string()))?;
-    if let Some(bytes) = crate::embedded::file(graph) {
-        return builder
+    match graph {
+        FileData::Bytes { bytes, .. } => builder
             .commit_from_memory(bytes)
-            .map_err(|e| Error::new(ErrorKind::ModelInvalid, format!("cannot load ONNX graph {}: {e}", graph.display())));
+            .map_err(|e| Error::new(ErrorKind::ModelInvalid, format!("cannot load ONNX graph {}: {e}", graph.shown()))),
+        FileData::Path(path) => builder.commit_from_file(path).map_err(|e| {
+            let kind = if path.is_file() { ErrorKind::ModelInvalid } else { ErrorKind::ModelNotFound };
+            Error::new(kind, format!("cannot load ONNX graph {}: {e}", path.display()))
+        }),
     }
-    builder.commit_from_file(graph).map_err(|e| {
-        let kind = if graph.is_file() { ErrorKind::ModelInvalid } else { ErrorKind::ModelNotFound };
-        Error::new(kind, format!("cannot load ONNX graph {}: {e}", graph.display()))
-    })
 }

@@ -279,11 +279,12 @@ fn tokenizer_with_ids_beyond_the_embedding_table_is_refused_at_load() {
 fn the_pad_id_comes_from_the_tokenizers_padding_setting_when_it_has_one() {
     // tiny-seed's tokenizer names [PAD]; an imported model's tokenizer says it
     // in its padding setting instead (tools/import_tfhub.py), which wins.
+    // (That the setting's id is the one used: tokenize.rs's unit test; here, that it changes nothing.)
     let plain = encoder("tiny-seed");
     let dir = edited_model("tiny-seed", "pad-setting", |_| {});
     let mut tok: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(test_models().join("tiny-seed/tokenizer.json")).unwrap()).unwrap();
-    let configured = plain.pad_id() + 3;
+    let configured = 3; // [PAD] is 0
     tok["padding"] = serde_json::json!({
         "strategy": "BatchLongest", "direction": "Right", "pad_to_multiple_of": null,
         "pad_id": configured, "pad_type_id": 0, "pad_token": "[PAD]"
@@ -291,7 +292,6 @@ fn the_pad_id_comes_from_the_tokenizers_padding_setting_when_it_has_one() {
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tok.to_string()).unwrap();
     let padded = Encoder::new(options(&dir)).unwrap();
-    assert_eq!(padded.pad_id(), configured);
     // Padding is masked: the vectors do not depend on the pad id.
     let texts = ["짧다", "이 문장은 조금 더 길어서 배치를 채운다"];
     assert!(max_diff(&plain.encode(&texts).unwrap(), &padded.encode(&texts).unwrap()) < 1e-6);

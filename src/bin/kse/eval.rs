@@ -9,7 +9,8 @@ use std::time::Instant;
 use clap::ValueEnum;
 
 use crate::error::{CliError, Exit, Result};
-use crate::{cosine, encode_labeled, open_encoder, EvalArgs, ModelArgs};
+use crate::cli::{EvalArgs, ModelArgs};
+use crate::common::{cosine, encode_labeled, open_encoder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EvalFormat {
@@ -68,7 +69,7 @@ pub fn run(m: &ModelArgs, a: &EvalArgs) -> Result<()> {
         EvalFormat::Korsts => "korsts",
         EvalFormat::Klue => "klue",
     };
-    println!("model      {} ({})", enc.manifest().name, dir.display());
+    println!("model      {} ({})", enc.manifest().name, dir);
     println!("data       {name}: {} pairs ({format_name})", pairs.len());
     println!("spearman   {:.2}", 100.0 * spearman);
     println!("pearson    {:.2}", 100.0 * pearson);

@@ -10,7 +10,8 @@ use std::time::Instant;
 use crate::error::{CliError, Exit, Result};
 use crate::output::parse_npy_header;
 use crate::progress::Progress;
-use crate::{cosine, encode_labeled, encode_records, open_encoder, open_input, ModelArgs, SearchArgs};
+use crate::cli::{ModelArgs, SearchArgs};
+use crate::common::{cosine, encode_labeled, encode_records, open_encoder, open_input};
 
 /// One candidate: better is a higher score, then an earlier row.
 struct Hit {
@@ -162,7 +163,7 @@ pub fn run(m: &ModelArgs, a: &SearchArgs) -> Result<()> {
             reader.name(),
             queries.len(),
             enc.manifest().name,
-            dir.display(),
+            dir,
             if npy.is_some() { ", embeddings from --corpus-embeddings".to_owned() } else { format!(", {tokens} corpus tokens") },
             start.elapsed().as_secs_f64()
         );

@@ -9,12 +9,36 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Failures come back as KseException with the right status; nothing crashes the JVM. */
 class ErrorTest {
+    @Test
+    void statusTableEqualsTheHeader() throws IOException {
+        // KseStatus is written by hand: every KSE_OK / KSE_ERR_* of kse.h, same name and number, and no other.
+        String header = Files.readString(TestSupport.repo().resolve("include/kse.h"));
+        Matcher m = Pattern.compile("^#define (KSE_(?:OK|ERR_[A-Z0-9_]+)) (\\d+)$", Pattern.MULTILINE).matcher(header);
+        Map<String, Integer> inHeader = new TreeMap<>();
+        while (m.find()) {
+            inHeader.put(m.group(1), Integer.parseInt(m.group(2)));
+        }
+        assertTrue(inHeader.size() > 5, "no status table found in kse.h");
+        Map<String, Integer> inJava = new TreeMap<>();
+        for (KseStatus s : KseStatus.values()) {
+            if (s != KseStatus.UNKNOWN) {
+                inJava.put(s.cName(), s.code());
+                assertEquals(s, KseStatus.fromCode(s.code()));
+            }
+        }
+        assertEquals(inHeader, inJava);
+    }
+
     @Test
     void missingModelDirectory(@TempDir Path tmp) {
         Path missing = tmp.resolve("no-such-model");

@@ -12,7 +12,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
-use std::path::Path;
+
+use super::FileData;
 
 /// Rows of the table that graph input `ids_input` indexes (the word
 /// embeddings), if the graph shows it plainly: a `Gather` or
@@ -20,11 +21,14 @@ use std::path::Path;
 /// or through `Cast`, `Reshape`, `Unsqueeze`, ... nodes) and whose data is an
 /// initializer (directly or through `DequantizeLinear` or `Cast`). With
 /// several such tables, the smallest counts.
-pub(crate) fn embedding_rows(graph: &Path, ids_input: &str) -> Option<u64> {
-    if let Some(bytes) = crate::embedded::file(graph) {
-        let mut r = Reader { inner: Cursor::new(bytes), pos: 0 };
-        return rows_from(&scan_model(&mut r, bytes.len() as u64)?, ids_input);
-    }
+pub(crate) fn embedding_rows(graph: FileData, ids_input: &str) -> Option<u64> {
+    let graph = match graph {
+        FileData::Bytes { bytes, .. } => {
+            let mut r = Reader { inner: Cursor::new(bytes), pos: 0 };
+            return rows_from(&scan_model(&mut r, bytes.len() as u64)?, ids_input);
+        }
+        FileData::Path(p) => p,
+    };
     let file = File::open(graph).ok()?;
     let len = file.metadata().ok()?.len();
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), pos: 0 };
@@ -267,7 +271,11 @@ fn parse_node(buf: &[u8]) -> Option<(String, Vec<String>, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+
+    fn rows(p: &Path, ids_input: &str) -> Option<u64> {
+        embedding_rows(FileData::Path(p), ids_input)
+    }
 
     fn test_model(name: &str) -> Option<PathBuf> {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models").join(name).join("model.onnx");
@@ -278,12 +286,12 @@ mod tests {
     fn finds_the_word_embedding_rows() {
         // tiny-e5: external weights, int64 ids straight into Gather.
         if let Some(p) = test_model("tiny-e5") {
-            assert_eq!(embedding_rows(&p, "input_ids"), Some(250037));
-            assert_eq!(embedding_rows(&p, "no_such_input"), None);
+            assert_eq!(rows(&p, "input_ids"), Some(250037));
+            assert_eq!(rows(&p, "no_such_input"), None);
         }
         // tiny-seed: weights inside the file, int32 ids through Cast.
         if let Some(p) = test_model("tiny-seed") {
-            let rows = embedding_rows(&p, "input_word_ids").expect("rows");
+            let rows = rows(&p, "input_word_ids").expect("rows");
             assert!((1000..10000).contains(&rows), "{rows}");
         }
     }
@@ -295,7 +303,7 @@ mod tests {
         let p = dir.join("x.onnx");
         for bytes in [&b""[..], b"\x3a\xff\xff\xff\xff\x0f", b"{\"not\": \"onnx\"}", &[0xffu8; 64][..], b"\x3a\x05\x0a\x03\x0a\x01"] {
             std::fs::write(&p, bytes).unwrap();
-            assert_eq!(embedding_rows(&p, "input_ids"), None);
+            assert_eq!(rows(&p, "input_ids"), None);
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -19,8 +19,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::manifest::{Manifest, MANIFEST_FILE};
+use super::{embedded, ModelSource};
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::MANIFEST_FILE;
 use crate::trust;
 
 /// The default model directory's name, under `models/` of a build tree or
@@ -57,16 +58,16 @@ fn check_model(dir: &Path) -> std::result::Result<(), String> {
     if manifest_file.exists() {
         trust::check(&manifest_file)?;
     }
-    if let Ok(manifest) = crate::manifest::Manifest::load(dir) {
+    if let Ok(manifest) = Manifest::load(dir) {
         trust::check(&manifest.graph)?;
         trust::check(&manifest.tokenizer)?;
     }
     Ok(())
 }
 
-/// The default model directory, or `ModelNotFound` naming every place looked
-/// at and why a model found there was not used.
-pub fn default_model_dir() -> Result<PathBuf> {
+/// The default model, or `ModelNotFound` naming every place looked at and why
+/// a model found there was not used.
+pub fn default_model() -> Result<ModelSource> {
     if let Some(dir) = std::env::var_os(MODEL_ENV).filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         if dir.exists() {
@@ -81,10 +82,10 @@ pub fn default_model_dir() -> Result<PathBuf> {
                 )
             })?;
         }
-        return Ok(dir);
+        return Ok(ModelSource::Dir(dir));
     }
-    if let Some(dir) = crate::embedded::dir() {
-        return Ok(dir);
+    if embedded::AVAILABLE {
+        return Ok(ModelSource::Embedded);
     }
     let looked = candidates().map_err(|why| {
         Error::new(ErrorKind::ModelNotFound, format!("no model directory given and ${MODEL_ENV} not set; {why}"))
@@ -92,7 +93,7 @@ pub fn default_model_dir() -> Result<PathBuf> {
     let mut refused = Vec::new();
     for dir in looked.iter().filter(|d| d.join(MANIFEST_FILE).is_file()) {
         match check_model(dir) {
-            Ok(()) => return Ok(dir.clone()),
+            Ok(()) => return Ok(ModelSource::Dir(dir.clone())),
             Err(why) => refused.push(format!("{} is not used: {why}", dir.display())),
         }
     }

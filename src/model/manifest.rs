@@ -116,11 +116,6 @@ const MAX_TOKENS_LIMIT: u64 = 1 << 16;
 impl Manifest {
     /// Reads `dir/kse.json` and checks that the files it names exist.
     pub fn load(dir: &Path) -> Result<Manifest> {
-        if crate::embedded::is_dir(dir) {
-            let path = dir.join(MANIFEST_FILE);
-            let text = crate::embedded::file(&path).map(String::from_utf8_lossy).unwrap_or_default();
-            return Manifest::parse(&text, dir);
-        }
         if !dir.is_dir() {
             return err(
                 ErrorKind::ModelNotFound,
