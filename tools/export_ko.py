@@ -16,7 +16,11 @@ Storage (weight-only, deterministic; activations are never quantised):
 
 One file, model.onnx, beside the pruned tokenizer.json and kse.json. The same
 inputs give the same bytes. Several --weights files (runs from the same start,
-or train_ko.py checkpoints) are averaged uniformly first: a model soup.
+or train_ko.py checkpoints) are averaged uniformly first: a model soup. A
+--weights entry may also be a model directory this tool wrote (e.g. the
+committed models/kse-ko-small): its int8 matrices are read back as float32
+(scale x int8, the values ONNX Runtime computes with), and its word embedding,
+checked to be the untrained E5S1 rows, is taken for the --prune vocabulary.
 
 With --fp32 the matrices stay float32 (the reference for the int8 storage).
 With --unpruned E5_TOKENIZER it writes the same trained model with e5-small's
@@ -74,11 +78,40 @@ def weights_for_export(trained: dict, f: e5s1.E5S1, base_rows: np.ndarray, unpru
     return out
 
 
+def weights_from_model_dir(model_dir: Path, f: e5s1.E5S1, base_rows: np.ndarray) -> dict:
+    """A model directory written by this tool, back as train_ko.py weights for the --prune vocabulary."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_dir / json.loads((model_dir / "kse.json").read_text())["graph"])).graph
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    if "emb.word.q" not in inits:
+        raise ExportError(f"{model_dir}: not a model written by export_ko.py (no INT4 emb.word)")
+    # The frozen embedding: every row must be one of the E5S1 file's INT4 rows.
+    q, s = f.int4("emb.word")
+    known = {q[i].tobytes() + s[i].tobytes() for i in range(q.shape[0])}
+    mq, ms = inits["emb.word.q"].astype(np.int8), inits["emb.word.scale"].astype(np.float32)
+    if any(mq[i].tobytes() + ms[i].tobytes() not in known for i in range(mq.shape[0])):
+        raise ExportError(f"{model_dir}: its word embedding is not the E5S1 file's (trained or another base model)")
+    out = {"emb.word": f.dequantize("emb.word", rows=base_rows), "emb.type": inits["emb.type0"][None, :].copy()}
+    for name in e5s1.tensor_names(f.config):
+        if name in out:
+            continue
+        if name + ".q8" in inits:  # [in / 32, 32, out] int8 times [in / 32, 1, out] scales
+            wq, ws = inits[name + ".q8"], inits[name + ".scale"]
+            out[name] = np.ascontiguousarray((wq.astype(np.float32) * ws).reshape(-1, wq.shape[2]).T)
+        elif name in inits:
+            out[name] = inits[name].astype(np.float32)
+        else:
+            raise ExportError(f"{model_dir}: no weight {name}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--weights", type=Path, nargs="+", required=True,
-                    help="train_ko.py weights.npz; several: their uniform average (a model soup, Wortsman et al., "
-                         "2022), which needs runs from the same start")
+                    help="train_ko.py weights.npz, or a model directory this tool wrote; several: their uniform "
+                         "average (a model soup, Wortsman et al., 2022), which needs runs from the same start")
     ap.add_argument("--prune", type=Path, required=True, help="prune_vocab.py output directory")
     ap.add_argument("--e5s1", type=Path, required=True, help="the E5S1 file training started from")
     ap.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -95,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     f = e5s1.open_e5s1(args.e5s1)
     runs = []
     for path in args.weights:
+        if path.is_dir():
+            try:
+                runs.append(weights_from_model_dir(path, f, base_rows))
+            except ExportError as e:
+                print(f"export_ko: error: {e}", file=sys.stderr)
+                return 1
+            continue
         with np.load(path) as z:
             runs.append({k: z[k] for k in z.files if not k.startswith("__")})  # a checkpoint's random states
     if any(r.keys() != runs[0].keys() or any(r[k].shape != runs[0][k].shape for k in r) for r in runs):

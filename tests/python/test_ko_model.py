@@ -4,7 +4,9 @@ Checks what can be checked without PyTorch: the files and their checksums, the
 size limit, the manifest, that tools/prune_vocab.py rebuilds the committed
 tokenizer byte for byte, that the embedding table is exactly e5-small's INT4
 rows for that vocabulary, that the matrices are weight-only int8 (no
-activation quantisation), and the int8 quantiser itself.
+activation quantisation), the int8 quantiser itself, that export_ko.py reads
+the model back exactly (how the recipe's soup takes in the 0.1 model), and
+MODEL.md's four numbers through the library.
 """
 
 from __future__ import annotations
@@ -53,33 +55,34 @@ def test_manifest():
     assert (m["name"], m["dim"], m["pooling"], m["normalize"], m["prefix"], m["max_tokens"]) == (
         "kse-ko-small", 384, "mean", True, "query: ", 512)
     assert any("KorSTS" in a and "CC BY-SA 4.0" in a for a in m["attribution"])
+    assert any("KLUE NLI" in a and "PAWS-X" in a for a in m["attribution"])  # the round-2 data (MODEL.md)
+
+
+def prune(out: Path, *corpus: Path) -> str:
+    """tools/prune_vocab.py on e5-small's tokenizer: over `corpus`, or without one over all the recipe's
+    training text (../shared/data), as `make ko-model` runs it; returns its report."""
+    tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
+    args = ["--corpus", *map(str, corpus)] if corpus else ["--data-dir", str(DATA_DIR)]
+    return subprocess.run([sys.executable, str(REPO / "tools" / "prune_vocab.py"), "--tokenizer", str(tok),
+                           "--out", str(out), *args, "--check"], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory):
-    """tools/prune_vocab.py run again on e5-small's tokenizer and the shipped model's training data
-    (KorSTS and KLUE STS train, as `make ko-model` runs it)."""
-    tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
-    require(DATA_DIR / "korsts" / "sts-train.tsv", "KorSTS train")
+    """The shipped model's vocabulary, pruned again: every piece all its training text uses."""
+    require(DATA_DIR / "klue-nli" / "train.tsv", "KLUE NLI (../shared/data)")
     out = tmp_path_factory.mktemp("prune")
-    subprocess.run([sys.executable, str(REPO / "tools" / "prune_vocab.py"), "--tokenizer", str(tok), "--out", str(out),
-                    "--corpus", str(DATA_DIR / "korsts" / "sts-train.tsv"),
-                    str(DATA_DIR / "klue-sts" / "klue_sts_train.csv"), "--check"],
-                   check=True, capture_output=True)
+    report = prune(out)
+    assert "all training text: 0 of " in report, report  # every sentence tokenises as with the full vocabulary
     return out
 
 
-def test_prune_vocab_default_corpus_is_all_training_text(tmp_path):
-    """Without --corpus, every sentence of the multi-stage recipe's data tokenises as with the full vocabulary."""
-    tok = require(E5_SRC / "tokenizer.json", "e5 tokenizer.json (make setup-dev)")
-    require(DATA_DIR / "klue-nli" / "train.tsv", "KLUE NLI (../shared/data)")
-    r = subprocess.run([sys.executable, str(REPO / "tools" / "prune_vocab.py"), "--tokenizer", str(tok),
-                        "--out", str(tmp_path), "--data-dir", str(DATA_DIR), "--check"],
-                       check=True, capture_output=True, text=True)
-    assert "all training text: 0 of " in r.stdout, r.stdout
-    kept = json.loads((tmp_path / "vocab-map.json").read_text())["kept_pieces"]
-    shipped = len(json.loads((KO / "tokenizer.json").read_text())["model"]["vocab"])
-    assert kept > shipped, (kept, shipped)  # the NLI and paraphrase text brings pieces the STS text lacks
+def test_vocabulary_grew_by_the_pieces_of_the_new_training_text(pruned, tmp_path):
+    """The STS text alone (the 0.1 model's corpus) keeps 26,216 pieces; the NLI and paraphrase text adds 1,166."""
+    prune(tmp_path, DATA_DIR / "korsts" / "sts-train.tsv", DATA_DIR / "klue-sts" / "klue_sts_train.csv")
+    sts_only = json.loads((tmp_path / "vocab-map.json").read_text())["kept_pieces"]
+    kept = json.loads((pruned / "vocab-map.json").read_text())["kept_pieces"]
+    assert (sts_only, kept) == (26216, 27382)
 
 
 def test_prune_vocab_rebuilds_the_committed_tokenizer(pruned):
@@ -123,6 +126,21 @@ def test_embedding_is_e5_int4_rows_exactly(pruned, graph):
     got = np.empty(packed.size * 2, np.uint8)
     got[0::2], got[1::2] = packed & 0x0F, packed >> 4
     np.testing.assert_array_equal(got[: want.size], want)
+
+
+def test_export_reads_the_committed_model_back_byte_for_byte(pruned, tmp_path):
+    """export_ko.py --weights MODEL_DIR (how the soup takes in the 0.1 model) recovers the exact weights:
+    exporting them again writes the committed model.onnx; a directory of another base model is refused."""
+    e5 = require(E5_SRC / "e5-small-q4.bin", "e5-small E5S1 file (make setup-dev)")
+    cmd = [sys.executable, str(REPO / "tools" / "export_ko.py"), "--prune", str(pruned), "--e5s1", str(e5),
+           "--extra-data"]
+    subprocess.run(cmd + ["--weights", str(KO), "--out", str(tmp_path / "again")], check=True, capture_output=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (KO / name).read_bytes(), name
+    r = subprocess.run(cmd + ["--weights", str(REPO / "models" / "multilingual-e5-small"), "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "export_ko: error:" in r.stderr, r.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_weights_only_quantisation(graph):
@@ -180,7 +198,7 @@ def test_training_stage_spec():
 
 
 # MODEL.md's four numbers for the committed model (tools/eval_ko.py, through the library).
-PUBLISHED = {"korsts-dev": 85.53, "klue-slice": 94.68, "stylekqc-sts": 99.994, "pawsx-test": 53.33}
+PUBLISHED = {"korsts-dev": 85.54, "klue-slice": 94.90, "stylekqc-sts": 99.996, "pawsx-test": 53.341}
 
 
 def test_published_checks_through_the_library():
