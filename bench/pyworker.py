@@ -8,7 +8,7 @@ Engines (--engine):
   raw       ONNX Runtime session time only: texts tokenised and feeds built
             beforehand; each caller batch of B is cut into the very runs kse
             makes (sorted longest first, rows x longest <= --batch-tokens, at
-            most 256 rows; src/encoder.rs plan_batches) and only
+            most 256 rows; src/batch.rs plan) and only
             session.run is timed. The floor kse's overhead is measured against.
   kse-py    kse through its Python binding (bindings/python, ctypes).
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bindings" / "python"))
 
 import reference  # noqa: E402  (tests/python/reference.py)
 
-MAX_BATCH_SENTENCES = 256  # src/encoder.rs
+MAX_BATCH_SENTENCES = 256  # src/batch.rs
 
 
 def status_kb(key: str) -> int:
