@@ -176,15 +176,15 @@ test-python:
 # tool, needs PyTorch: tools/requirements-train.txt). Three steps, each under
 # 45 minutes on 2 cores, every training stage ending in a checkpoint (run the
 # same make again after an interruption and it resumes):
-#   ko-model-v1  the 0.1 default (STS only), an ingredient of the soup;
+#   ko-model-v1  the round-1 default (STS only), an ingredient of the soup;
 #   ko-model-a   vocabulary over all training text, stage 1 contrastive on the
 #                NLI and paraphrase data, then the STS stages on KorSTS + KLUE;
-#   ko-model     the soup: 2/3 of A + 1/3 of the 0.1 model, exported and scored.
+#   ko-model     the soup: 2/3 of A + 1/3 of the round-1 model, exported and scored.
 # Writes $(KO_WORK)/model; copy it over $(MODEL) to ship it.
 KO_DATA   := ../shared/data
 KO_E5S1   := .cache/models-src/e5-small-q4.bin
 KO_TRAIN  = @test -x $(TRAIN_PY) || { echo "$@ needs PyTorch: $(PYTHON) -m venv .cache/train-venv && .cache/train-venv/bin/pip install -r tools/requirements-train.txt" >&2; exit 1; }
-# sha256 of the 0.1 model.onnx (kse 0.1.0's models/kse-ko-small) as this recipe rebuilds it on this machine type.
+# sha256 of the round-1 model.onnx (models/kse-ko-small before round 2), as this recipe rebuilds it on this machine type.
 KO_V1_SHA := 852b6a60e4d3952f0739ef4b7db51b044d5e2aca0fb272aa07b6674511054fcc
 
 ko-model-v1: setup-dev
@@ -196,7 +196,7 @@ ko-model-v1: setup-dev
 	$(VENV_PY) tools/export_ko.py --weights $(KO_WORK)/v1/train/weights.npz --prune $(KO_WORK)/v1/prune \
 	    --e5s1 $(KO_E5S1) --out $(KO_WORK)/v1/model
 	@echo "$(KO_V1_SHA)  $(KO_WORK)/v1/model/model.onnx" | sha256sum --check --quiet \
-	    || echo "ko-model-v1: note: model.onnx differs from kse 0.1.0's (another CPU's float arithmetic?); the recipe goes on with it" >&2
+	    || echo "ko-model-v1: note: model.onnx differs from round 1's (another CPU's float arithmetic?); the recipe goes on with it" >&2
 
 ko-model-a: setup-dev
 	$(KO_TRAIN)

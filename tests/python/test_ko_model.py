@@ -5,7 +5,7 @@ size limit, the manifest, that tools/prune_vocab.py rebuilds the committed
 tokenizer byte for byte, that the embedding table is exactly e5-small's INT4
 rows for that vocabulary, that the matrices are weight-only int8 (no
 activation quantisation), the int8 quantiser itself, that export_ko.py reads
-the model back exactly (how the recipe's soup takes in the 0.1 model), and
+the model back exactly (how the recipe's soup takes in the round-1 model), and
 MODEL.md's four numbers through the library.
 """
 
@@ -78,7 +78,7 @@ def pruned(tmp_path_factory):
 
 
 def test_vocabulary_grew_by_the_pieces_of_the_new_training_text(pruned, tmp_path):
-    """The STS text alone (the 0.1 model's corpus) keeps 26,216 pieces; the NLI and paraphrase text adds 1,166."""
+    """The STS text alone (the round-1 model's corpus) keeps 26,216 pieces; the NLI and paraphrase text adds 1,166."""
     prune(tmp_path, DATA_DIR / "korsts" / "sts-train.tsv", DATA_DIR / "klue-sts" / "klue_sts_train.csv")
     sts_only = json.loads((tmp_path / "vocab-map.json").read_text())["kept_pieces"]
     kept = json.loads((pruned / "vocab-map.json").read_text())["kept_pieces"]
@@ -129,7 +129,7 @@ def test_embedding_is_e5_int4_rows_exactly(pruned, graph):
 
 
 def test_export_reads_the_committed_model_back_byte_for_byte(pruned, tmp_path):
-    """export_ko.py --weights MODEL_DIR (how the soup takes in the 0.1 model) recovers the exact weights:
+    """export_ko.py --weights MODEL_DIR (how the soup takes in the round-1 model) recovers the exact weights:
     exporting them again writes the committed model.onnx; a directory of another base model is refused."""
     e5 = require(E5_SRC / "e5-small-q4.bin", "e5-small E5S1 file (make setup-dev)")
     cmd = [sys.executable, str(REPO / "tools" / "export_ko.py"), "--prune", str(pruned), "--e5s1", str(e5),
