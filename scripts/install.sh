@@ -43,7 +43,8 @@ install -m 0644 bindings/cpp/cmake/kseConfig.cmake bindings/cpp/cmake/kseConfigV
 
 # `kse import-tfhub` runs this tool (with KSE_TFHUB_PYTHON, a Python that has its lock installed).
 install -d "$DESTDIR$PREFIX/share/kse/tools"
-install -m 0644 tools/import_tfhub.py tools/requirements-tfhub.lock tools/check_card_matrix.py "$DESTDIR$PREFIX/share/kse/tools/"
+install -m 0644 importers/tfhub/import_tfhub.py importers/tfhub/requirements-tfhub.lock importers/tfhub/check_card_matrix.py \
+    "$DESTDIR$PREFIX/share/kse/tools/"
 
 # prefix from the .pc file's own location, so a moved tree still works.
 # Libs carry an rpath to libdir: a program linked through pkg-config (C, C++,

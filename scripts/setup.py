@@ -24,7 +24,7 @@ With --dev, also:
 
 With --tfhub, only:
 7. Creates .cache/tf-venv (TensorFlow, TF Text, tf2onnx, sentencepiece) from
-   the hash-locked tools/requirements-tfhub.lock, for `kse import-tfhub`, the
+   the hash-locked importers/tfhub/requirements-tfhub.lock, for `kse import-tfhub`, the
    TF Hub twin test and its benchmark (docs/import-tfhub.md). About 1.5 GB.
 
 With --spark, only:
@@ -212,22 +212,22 @@ def extract_stamp(wheel: Path, member: str, dest: Path) -> str:
     return f"{wheel.name}:{member}:{info.file_size}:{info.CRC}:{size}"
 
 
-def venv(where: Path = VENV, lock_name: str = "requirements.lock", only_binary: bool = True) -> Path:
+def venv(where: Path = VENV, lock_name: str = "tools/requirements.lock", only_binary: bool = True) -> Path:
     python = where / "bin" / "python"
-    lock = ROOT / "tools" / lock_name
+    lock = ROOT / lock_name
     stamp = where / ".kse-lock-sha256"
     want = sha256(lock)
     if python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
     rel = where.relative_to(ROOT)
-    say(f"creating {rel} from tools/{lock_name} (hash-checked)")
+    say(f"creating {rel} from {lock_name} (hash-checked)")
     if where.exists():
         shutil.rmtree(where)
     run([sys.executable, "-m", "venv", str(where)], "creating the virtual environment (is python3-venv installed?)")
     run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes",
          "--only-binary=:all:" if only_binary else "--prefer-binary", "-r", str(lock)],
-        f"pip install -r tools/{lock_name} (is PyPI reachable?)",
+        f"pip install -r {lock_name} (is PyPI reachable?)",
     )
     stamp.write_text(want)
     return python
@@ -307,8 +307,8 @@ def main(argv: list[str]) -> int:
         print(f"usage: setup.py [--dev | --tfhub | --spark]  (unknown argument {bad!r})", file=sys.stderr)
         return 2
     dev = "--dev" in argv
-    extra = {"--tfhub": (TF_VENV, "requirements-tfhub.lock", True, "the TF Hub importer's Python"),
-             "--spark": (SPARK_VENV, "requirements-spark.lock", False, "the Spark example's Python")}
+    extra = {"--tfhub": (TF_VENV, "importers/tfhub/requirements-tfhub.lock", True, "the TF Hub importer's Python"),
+             "--spark": (SPARK_VENV, "tools/requirements-spark.lock", False, "the Spark example's Python")}
     wanted = [flag for flag in extra if flag in argv]
     for flag in wanted:
         where, lock, only_binary, what = extra[flag]

@@ -11,7 +11,7 @@ fn test_models() -> PathBuf {
     let dir = std::env::var_os("KSE_TEST_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models"));
-    assert!(dir.join("tiny-e5/kse.json").exists(), "{} has no test models: run `make test-models`", dir.display());
+    assert!(dir.join("tiny-e5/kse.json").exists(), "{} has no test models: run `make test-fixtures` once, then cargo test", dir.display());
     dir
 }
 
@@ -19,7 +19,7 @@ fn ort_library() -> PathBuf {
     let p = std::env::var_os("KSE_ORT_LIBRARY")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/libonnxruntime.so.1"));
-    assert!(p.exists(), "ONNX Runtime not found at {}: run `make setup`", p.display());
+    assert!(p.exists(), "ONNX Runtime not found at {}: run `make test-fixtures` once, then cargo test", p.display());
     p
 }
 
@@ -278,7 +278,7 @@ fn tokenizer_with_ids_beyond_the_embedding_table_is_refused_at_load() {
 #[test]
 fn the_pad_id_comes_from_the_tokenizers_padding_setting_when_it_has_one() {
     // tiny-seed's tokenizer names [PAD]; an imported model's tokenizer says it
-    // in its padding setting instead (tools/import_tfhub.py), which wins.
+    // in its padding setting instead (importers/tfhub/import_tfhub.py), which wins.
     // (That the setting's id is the one used: tokenize.rs's unit test; here, that it changes nothing.)
     let plain = encoder("tiny-seed");
     let dir = edited_model("tiny-seed", "pad-setting", |_| {});

@@ -5,7 +5,7 @@ The seed model (DistilKoBERT sentence encoder, docs/import-tfhub.md) is a pair
 of TF2 SavedModels: a preprocessing model (TF Text SentencepieceTokenizer over
 KoBERT's SentencePiece model + BERT input packing, 128 tokens) and an encoder
 (BERT blocks, 3 x 768, 12 heads, the [CLS] state out). Their files cannot be
-fetched here, so the importer (tools/import_tfhub.py) is proven on a twin with
+fetched here, so the importer (importers/tfhub/import_tfhub.py) is proven on a twin with
 the same structure:
 
 - a SentencePiece unigram model trained on the Korean training sentences of
@@ -24,7 +24,7 @@ the same structure:
 
 Usage: make_tfhub_twin.py --data ../shared/data --out DIR
 Writes DIR/preprocess/, DIR/encoder/ (SavedModels) and DIR/*.tar.gz of each.
-Needs the TF tools venv (tools/requirements-tfhub.lock).
+Needs the TF venv (importers/tfhub/requirements-tfhub.lock).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ preprocess -> encoder) and writes:
   sentences.json   {"dev": [...3000], "long": [...]} the inputs
   ids.json         {"dev": [[...]], "long": [[...]]} the preprocess ids, padding removed
   embeddings.npy   float32 [3000 + len(long), 768], the encoder's raw output
-Needs the TF venv (tools/requirements-tfhub.lock); tests/tfhub/test_twin.py
+Needs the TF venv (importers/tfhub/requirements-tfhub.lock); tests/tfhub/test_twin.py
 compares kse with these through the C ABI.
 """
 from __future__ import annotations

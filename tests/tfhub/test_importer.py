@@ -1,4 +1,4 @@
-"""tools/import_tfhub.py refuses what it cannot convert faithfully, says what it
+"""importers/tfhub/import_tfhub.py refuses what it cannot convert faithfully, says what it
 found, and writes nothing; and converts a bare BERT-style encoder when told
 which output is the sentence vector.
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "bindings" / "python"))
 TWIN = Path(os.environ.get("KSE_TWIN_DIR", REPO / "target" / "tfhub-twin"))
 LIBRARY = Path(os.environ.get("KSE_LIBRARY", REPO / "target" / "release" / "libkse.so"))
-TOOL = REPO / "tools" / "import_tfhub.py"
+TOOL = REPO / "importers" / "tfhub" / "import_tfhub.py"
 
 
 def preprocess_dir() -> Path:

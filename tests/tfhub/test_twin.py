@@ -110,7 +110,7 @@ def test_import_report_records_the_checks():
 
 
 def test_the_card_matrix_check_accepts_the_card_and_rejects_others():
-    sys.path.insert(0, str(REPO / "tools"))
+    sys.path.insert(0, str(REPO / "importers" / "tfhub"))
     import check_card_matrix as card
 
     printed = "model x (kse 0.1.0), 768-d, 99 tokens\n" + "\n".join(

@@ -125,8 +125,8 @@ Spearman uses average ranks for ties. Prints model, data (pairs), spearman, pear
         disable_help_flag = true,
         override_usage = "kse import-tfhub ENCODER PREPROCESS -o MODEL_DIR [--name NAME] [--output NAME] [--probe-file FILE] [--force]",
         after_help = "\
-Runs tools/import_tfhub.py (needs TensorFlow, TF Text and tf2onnx: `make setup-tfhub`; or set
-KSE_TFHUB_PYTHON to a Python that has tools/requirements-tfhub.lock installed). ENCODER and
+Runs importers/tfhub/import_tfhub.py (needs TensorFlow, TF Text and tf2onnx: `make setup-tfhub`; or set
+KSE_TFHUB_PYTHON to a Python that has importers/tfhub/requirements-tfhub.lock installed). ENCODER and
 PREPROCESS are SavedModel directories or TF Hub .tar.gz downloads. Nothing is written unless the
 converted tokenizer gives the preprocess model's ids and ONNX Runtime gives TensorFlow's vectors
 (within 1e-4) on its probe sentences. `kse import-tfhub --help` prints the tool's own options.
@@ -135,7 +135,7 @@ Guide: docs/import-tfhub.md. Exit: 0 written, 1 refused (the message says what w
     ImportTfhub(ImportArgs),
 }
 
-/// Arguments passed through to tools/import_tfhub.py.
+/// Arguments passed through to importers/tfhub/import_tfhub.py.
 #[derive(Args, Debug)]
 pub(crate) struct ImportArgs {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]

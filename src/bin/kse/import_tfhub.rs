@@ -1,4 +1,4 @@
-//! `kse import-tfhub`: a front for `tools/import_tfhub.py`.
+//! `kse import-tfhub`: a front for `importers/tfhub/import_tfhub.py`.
 //!
 //! Converting a TF Hub SavedModel pair needs TensorFlow, TF Text and tf2onnx,
 //! which the library never links; the conversion is a Python tool, and this
@@ -14,10 +14,10 @@ use crate::error::{CliError, Exit, Result};
 
 const TOOL: &str = "import_tfhub.py";
 const SETUP_HINT: &str = "make setup-tfhub in the kse source tree (or: python3 -m venv VENV && \
-     VENV/bin/pip install --require-hashes -r tools/requirements-tfhub.lock), then set KSE_TFHUB_PYTHON=VENV/bin/python";
+     VENV/bin/pip install --require-hashes -r importers/tfhub/requirements-tfhub.lock), then set KSE_TFHUB_PYTHON=VENV/bin/python";
 
 /// Where the tool may live: `$KSE_TOOLS_DIR`, the source tree of a
-/// build-tree binary (`target/release/kse` -> `tools/`), or an installed
+/// build-tree binary (`target/release/kse` -> `importers/tfhub/`), or an installed
 /// tree (`bin/kse` -> `share/kse/tools/`), searched beside the program as
 /// the library searches for its default model (`kse::trust::search_dirs`: a
 /// copy of `kse` in a fresh temporary directory never runs a planted tool).
@@ -31,7 +31,7 @@ fn tool_candidates() -> (Vec<PathBuf>, Option<String>) {
     let not_searched = match beside {
         Ok(up) => {
             for d in up {
-                dirs.push(d.join("tools"));
+                dirs.push(d.join("importers/tfhub"));
                 dirs.push(d.join("share/kse/tools"));
             }
             None
@@ -47,7 +47,8 @@ fn python_for(tool: &Path) -> PathBuf {
     if let Some(p) = std::env::var_os("KSE_TFHUB_PYTHON") {
         return PathBuf::from(p);
     }
-    if let Some(root) = tool.parent().and_then(Path::parent) {
+    // importers/tfhub/import_tfhub.py: the source tree is two levels above the tool's directory.
+    if let Some(root) = tool.parent().and_then(Path::parent).and_then(Path::parent) {
         let venv = root.join(".cache/tf-venv/bin/python");
         if venv.is_file() && trust::check(&venv).is_ok() {
             return venv;

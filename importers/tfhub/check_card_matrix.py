@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the seed card's 4 x 4 similarity matrix (docs/import-tfhub.md).
 
-    target/c/similarity MODEL_DIR | python3 tools/check_card_matrix.py [--tolerance 1e-4]
+    target/c/similarity MODEL_DIR | python3 importers/tfhub/check_card_matrix.py [--tolerance 1e-4]
 
 Reads the matrix examples/c/similarity.c prints (rows like `[ 0.89076161 ...]`)
 and compares it with the numbers the DistilKoBERT sentence encoder's model card

@@ -5,7 +5,7 @@
 
 ENCODER and PREPROCESS are SavedModel directories or TF Hub compressed
 downloads (.tar.gz). Run through `kse import-tfhub` or directly with the TF
-tools venv (`make setup-tfhub`; tools/requirements-tfhub.lock).
+venv (`make setup-tfhub`; importers/tfhub/requirements-tfhub.lock).
 
 What it does, and what it refuses (nothing is written unless every check passes):
 1. Preprocess: finds the SentencePiece model in its assets/, runs the
@@ -447,7 +447,7 @@ def import_pair(args) -> dict:
         import tokenizers
     except ImportError as e:
         raise Refused(f"{e}: this Python ({sys.executable}) lacks the importer's packages; install them with "
-                      "pip install --require-hashes -r tools/requirements-tfhub.lock (make setup-tfhub does it "
+                      "pip install --require-hashes -r importers/tfhub/requirements-tfhub.lock (make setup-tfhub does it "
                       "into .cache/tf-venv) or point KSE_TFHUB_PYTHON at a Python that has them") from None
 
     out = args.out.resolve()
