@@ -21,7 +21,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
         fuzz reliability
 
@@ -82,6 +82,10 @@ test-models: setup-dev
 xlang-reference: setup-dev
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
 
+# Everything `cargo test` reads besides the committed files: ONNX Runtime, the
+# library, e5-small, the tiny test models and the Python reference.
+test-fixtures: test-models xlang-reference
+
 test: setup-dev tools test-models xlang-reference tfhub-twin setup-spark
 	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub test-spark
 
@@ -95,11 +99,11 @@ test-spark:
 tfhub-twin: setup setup-tfhub
 	@$(MAKE) --no-print-directory $(TWIN)/model/kse.json $(TWIN)/reference/embeddings.npy
 
-$(TWIN)/src/.built: tools/make_tfhub_twin.py tools/sts_data.py tools/requirements-tfhub.lock
+$(TWIN)/src/.built: tools/make_tfhub_twin.py tools/sts_data.py importers/tfhub/requirements-tfhub.lock
 	$(TF_PY) tools/make_tfhub_twin.py --data ../shared/data --out $(TWIN)/src
 	touch $@
 
-$(TWIN)/model/kse.json: $(TWIN)/src/.built tools/import_tfhub.py
+$(TWIN)/model/kse.json: $(TWIN)/src/.built importers/tfhub/import_tfhub.py
 	$(RELEASE)/kse import-tfhub $(TWIN)/src/encoder.tar.gz $(TWIN)/src/preprocess.tar.gz \
 	    -o $(TWIN)/model --name tfhub-twin --force
 

@@ -5,6 +5,24 @@
  * directory. Link with -lkse (pkg-config: kse). ONNX Runtime 1.31 or newer is
  * loaded at run time from beside libkse.so (see kse_options.ort_library_path).
  *
+ *     kse_options opts;
+ *     KSE_OPTIONS_INIT(&opts);                  // model_dir NULL: the default model
+ *     kse_encoder *enc;
+ *     kse_error err;
+ *     if (kse_create(&opts, &enc, &err) != KSE_OK) { puts(err.message); return 1; }
+ *     const char *texts[] = {first, second};    // two UTF-8 sentences
+ *     size_t dim = kse_dim(enc);
+ *     float *v = malloc(2 * dim * sizeof *v);   // row i: the vector of texts[i]
+ *     if (kse_encode(enc, texts, NULL, 2, v, 2 * dim, NULL, &err) != KSE_OK) puts(err.message);
+ *     free(v);
+ *     kse_free(enc);
+ *
+ * Ownership: the caller owns everything it passes in (options, texts, output
+ * buffers, kse_error) and kse keeps no pointer to any of it after the call
+ * returns; a failed call leaves the output untouched. The encoder belongs to
+ * the caller from kse_create to kse_free. Strings kse returns are kse's:
+ * kse_model_name's lives as long as the encoder, the others forever.
+ *
  * Threading: kse_encode, kse_tokenize and the query functions may be called
  * from any number of threads at once on one encoder. kse_free must not run
  * while another call uses the same encoder.
@@ -69,6 +87,73 @@
 #define KSE_ERROR_MESSAGE_SIZE 512
 
 /**
+ * The `kse_status` values (the type follows them): success.
+ */
+#define KSE_OK 0
+
+/**
+ * An argument is missing or out of range (NULL pointer, bad option value).
+ */
+#define KSE_ERR_INVALID_ARGUMENT 1
+
+/**
+ * A text is not valid UTF-8; the message gives its index and byte offset.
+ */
+#define KSE_ERR_INVALID_UTF8 2
+
+/**
+ * The output buffer is too small; nothing was written.
+ */
+#define KSE_ERR_BUFFER_TOO_SMALL 3
+
+/**
+ * A text is longer than the model's max tokens and truncation is off.
+ */
+#define KSE_ERR_INPUT_TOO_LONG 4
+
+/**
+ * The model directory or one of its files does not exist.
+ */
+#define KSE_ERR_MODEL_NOT_FOUND 5
+
+/**
+ * The model directory is malformed or inconsistent; the message names the field.
+ */
+#define KSE_ERR_MODEL_INVALID 6
+
+/**
+ * The ONNX Runtime library is missing, unloadable or older than 1.31; the
+ * message says where kse looked.
+ */
+#define KSE_ERR_RUNTIME_UNAVAILABLE 7
+
+/**
+ * ONNX Runtime failed while creating a session or running the model.
+ */
+#define KSE_ERR_RUNTIME 8
+
+/**
+ * The tokenizer failed on a text.
+ */
+#define KSE_ERR_TOKENIZER 9
+
+/**
+ * `struct_size` of `kse_options` is not one this library knows (the header
+ * is newer or older than the library).
+ */
+#define KSE_ERR_UNSUPPORTED_VERSION 10
+
+/**
+ * The handle is not a live encoder: never created, or already freed.
+ */
+#define KSE_ERR_INVALID_HANDLE 11
+
+/**
+ * A bug in kse (an internal panic was caught); please report it.
+ */
+#define KSE_ERR_INTERNAL 12
+
+/**
  * An encoder: a loaded model with its tokenizer and ONNX Runtime sessions.
  * Opaque; create with `kse_create`, release with `kse_free`.
  */
@@ -76,7 +161,7 @@ typedef struct kse_encoder kse_encoder;
 
 /**
  * Result of every fallible call: `KSE_OK` (0) or one of the `KSE_ERR_*`
- * values below; the text is in the `kse_error` passed to the call. A plain
+ * values just above; the text is in the `kse_error` passed to the call. A plain
  * `int32_t` rather than a C enum, so its size is the same for every compiler
  * and binding. Values may be added in later versions; `kse_status_name` names
  * any value.
@@ -173,73 +258,6 @@ typedef struct kse_encode_stats {
    */
   size_t truncated;
 } kse_encode_stats;
-
-/**
- * Success.
- */
-#define KSE_OK 0
-
-/**
- * An argument is missing or out of range (NULL pointer, bad option value).
- */
-#define KSE_ERR_INVALID_ARGUMENT 1
-
-/**
- * A text is not valid UTF-8; the message gives its index and byte offset.
- */
-#define KSE_ERR_INVALID_UTF8 2
-
-/**
- * The output buffer is too small; nothing was written.
- */
-#define KSE_ERR_BUFFER_TOO_SMALL 3
-
-/**
- * A text is longer than the model's max tokens and truncation is off.
- */
-#define KSE_ERR_INPUT_TOO_LONG 4
-
-/**
- * The model directory or one of its files does not exist.
- */
-#define KSE_ERR_MODEL_NOT_FOUND 5
-
-/**
- * The model directory is malformed or inconsistent; the message names the field.
- */
-#define KSE_ERR_MODEL_INVALID 6
-
-/**
- * The ONNX Runtime library is missing, unloadable or older than 1.31; the
- * message says where kse looked.
- */
-#define KSE_ERR_RUNTIME_UNAVAILABLE 7
-
-/**
- * ONNX Runtime failed while creating a session or running the model.
- */
-#define KSE_ERR_RUNTIME 8
-
-/**
- * The tokenizer failed on a text.
- */
-#define KSE_ERR_TOKENIZER 9
-
-/**
- * `struct_size` of `kse_options` is not one this library knows (the header
- * is newer or older than the library).
- */
-#define KSE_ERR_UNSUPPORTED_VERSION 10
-
-/**
- * The handle is not a live encoder: never created, or already freed.
- */
-#define KSE_ERR_INVALID_HANDLE 11
-
-/**
- * A bug in kse (an internal panic was caught); please report it.
- */
-#define KSE_ERR_INTERNAL 12
 
 /**
  * Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts the

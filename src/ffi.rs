@@ -37,39 +37,39 @@ pub const KSE_NUL_TERMINATED: usize = usize::MAX;
 pub const KSE_ERROR_MESSAGE_SIZE: usize = 512;
 
 /// Result of every fallible call: `KSE_OK` (0) or one of the `KSE_ERR_*`
-/// values below; the text is in the `kse_error` passed to the call. A plain
+/// values just above; the text is in the `kse_error` passed to the call. A plain
 /// `int32_t` rather than a C enum, so its size is the same for every compiler
 /// and binding. Values may be added in later versions; `kse_status_name` names
 /// any value.
 pub type kse_status = i32;
-/// Success.
-pub const KSE_OK: kse_status = 0;
+/// The `kse_status` values (the type follows them): success.
+pub const KSE_OK: i32 = 0;
 /// An argument is missing or out of range (NULL pointer, bad option value).
-pub const KSE_ERR_INVALID_ARGUMENT: kse_status = 1;
+pub const KSE_ERR_INVALID_ARGUMENT: i32 = 1;
 /// A text is not valid UTF-8; the message gives its index and byte offset.
-pub const KSE_ERR_INVALID_UTF8: kse_status = 2;
+pub const KSE_ERR_INVALID_UTF8: i32 = 2;
 /// The output buffer is too small; nothing was written.
-pub const KSE_ERR_BUFFER_TOO_SMALL: kse_status = 3;
+pub const KSE_ERR_BUFFER_TOO_SMALL: i32 = 3;
 /// A text is longer than the model's max tokens and truncation is off.
-pub const KSE_ERR_INPUT_TOO_LONG: kse_status = 4;
+pub const KSE_ERR_INPUT_TOO_LONG: i32 = 4;
 /// The model directory or one of its files does not exist.
-pub const KSE_ERR_MODEL_NOT_FOUND: kse_status = 5;
+pub const KSE_ERR_MODEL_NOT_FOUND: i32 = 5;
 /// The model directory is malformed or inconsistent; the message names the field.
-pub const KSE_ERR_MODEL_INVALID: kse_status = 6;
+pub const KSE_ERR_MODEL_INVALID: i32 = 6;
 /// The ONNX Runtime library is missing, unloadable or older than 1.31; the
 /// message says where kse looked.
-pub const KSE_ERR_RUNTIME_UNAVAILABLE: kse_status = 7;
+pub const KSE_ERR_RUNTIME_UNAVAILABLE: i32 = 7;
 /// ONNX Runtime failed while creating a session or running the model.
-pub const KSE_ERR_RUNTIME: kse_status = 8;
+pub const KSE_ERR_RUNTIME: i32 = 8;
 /// The tokenizer failed on a text.
-pub const KSE_ERR_TOKENIZER: kse_status = 9;
+pub const KSE_ERR_TOKENIZER: i32 = 9;
 /// `struct_size` of `kse_options` is not one this library knows (the header
 /// is newer or older than the library).
-pub const KSE_ERR_UNSUPPORTED_VERSION: kse_status = 10;
+pub const KSE_ERR_UNSUPPORTED_VERSION: i32 = 10;
 /// The handle is not a live encoder: never created, or already freed.
-pub const KSE_ERR_INVALID_HANDLE: kse_status = 11;
+pub const KSE_ERR_INVALID_HANDLE: i32 = 11;
 /// A bug in kse (an internal panic was caught); please report it.
-pub const KSE_ERR_INTERNAL: kse_status = 12;
+pub const KSE_ERR_INTERNAL: i32 = 12;
 
 /// What to do with a text longer than the model's max tokens (the values of
 /// `kse_options.truncation`).

@@ -154,7 +154,7 @@ mod tests {
     fn the_pad_id_comes_from_the_padding_setting_when_there_is_one() {
         let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-models/tiny-seed");
         if !seed.exists() {
-            eprintln!("skipped: {} not built (make test-models)", seed.display());
+            eprintln!("skipped: {} not built (make test-fixtures)", seed.display());
             return;
         }
         let load = |dir: &Path| {

@@ -22,7 +22,7 @@ fn repo() -> &'static Path {
 
 fn test_models() -> PathBuf {
     let dir = std::env::var_os("KSE_TEST_MODELS").map(PathBuf::from).unwrap_or_else(|| repo().join("target/test-models"));
-    assert!(dir.join("tiny-e5/kse.json").exists(), "{} has no test models: run `make test-models`", dir.display());
+    assert!(dir.join("tiny-e5/kse.json").exists(), "{} has no test models: run `make test-fixtures` once, then cargo test", dir.display());
     dir
 }
 
@@ -34,7 +34,7 @@ fn ort_library() -> PathBuf {
     let p = std::env::var_os("KSE_ORT_LIBRARY")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/release/libonnxruntime.so.1"));
-    assert!(p.exists(), "ONNX Runtime not found at {}: run `make setup`", p.display());
+    assert!(p.exists(), "ONNX Runtime not found at {}: run `make test-fixtures` once, then cargo test", p.display());
     p
 }
 
@@ -614,14 +614,14 @@ fn korsts_dev_spearman_of_the_default_model() {
 #[test]
 fn korsts_dev_spearman_of_e5_small() {
     let model = repo().join("models/multilingual-e5-small");
-    assert!(model.join("kse.json").exists(), "e5-small not found at {}: run `make setup-dev`", model.display());
+    assert!(model.join("kse.json").exists(), "e5-small not found at {}: run `make test-fixtures` once, then cargo test", model.display());
     let spearman = dev_spearman(&["--model", s(&model)]);
     assert!((spearman - E5_SMALL_DEV_SPEARMAN).abs() <= 0.05, "KorSTS dev Spearman {spearman}, expected 80.71");
 }
 
 #[test]
 fn import_tfhub_runs_its_tool_and_passes_its_exit_status_through() {
-    // The tool's own usage (argparse), found from the build tree's tools/.
+    // The tool's own usage (argparse), found from the build tree's importers/tfhub/.
     let mut help = kse(&["import-tfhub", "--help"]);
     help.env("KSE_TFHUB_PYTHON", "python3");
     let out = output(help);

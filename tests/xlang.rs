@@ -12,7 +12,7 @@ fn repo() -> &'static Path {
 fn rust_api_matches_the_python_reference() {
     let dir = repo().join("target/xlang");
     let model = std::env::var_os("KSE_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models/kse-ko-small"));
-    let text = std::fs::read_to_string(dir.join("sentences.txt")).expect("target/xlang missing: run `make xlang-reference`");
+    let text = std::fs::read_to_string(dir.join("sentences.txt")).expect("target/xlang missing: run `make test-fixtures` once, then cargo test");
     let sentences: Vec<&str> = text.lines().collect();
     let bytes = std::fs::read(dir.join("reference.f32")).unwrap();
     let reference: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
