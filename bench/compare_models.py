@@ -17,12 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from sts_data import DATA, read_pairs  # noqa: E402
-
-OUT = ROOT / "target" / "bench"
-RELEASE = ROOT / "target" / "release"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import KORSTS, KSE_BENCH_BUILD, OUT, RELEASE, reference  # noqa: E402  (bench/run.py)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,13 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    exe = OUT / "kse_bench"
-    subprocess.run(["gcc", "-O2", "-std=c99", "-Wall", "-Wextra", f"-I{ROOT / 'include'}", f"-I{ROOT / 'bench'}",
-                    str(ROOT / "bench" / "kse_bench.c"), f"-L{RELEASE}", "-lkse", f"-Wl,-rpath,{RELEASE}",
-                    "-o", str(exe)], check=True)
+    subprocess.run(KSE_BENCH_BUILD, check=True)
+    exe = Path(KSE_BENCH_BUILD[-1])
     texts = OUT / "korsts-dev-sentences.txt"
-    pairs = read_pairs(DATA / "korsts" / "sts-dev.tsv")
-    texts.write_text("".join(f"{s}\n" for a_, b, _ in pairs for s in (a_, b)), encoding="utf-8")
+    texts.write_text("".join(f"{s}\n" for a_, b, _ in reference.read_korsts(KORSTS) for s in (a_, b)),
+                     encoding="utf-8")
     best: dict[str, dict[int, float]] = {"baseline": {}, "candidate": {}}
     rss: dict[str, int] = {}
     for r in range(a.rounds):
