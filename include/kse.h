@@ -170,7 +170,7 @@ typedef int32_t kse_status;
 
 /**
  * What to do with a text longer than the model's max tokens (the values of
- * `kse_options.truncation`).
+ * `kse_options.truncation`; docs/long-inputs.md defines each exactly).
  */
 typedef uint32_t kse_truncation;
 
@@ -203,8 +203,8 @@ typedef struct kse_options {
    */
   uint32_t batch_tokens;
   /**
-   * What to do with over-long texts: `KSE_TRUNCATE` (default) or
-   * `KSE_TRUNCATION_ERROR`.
+   * What to do with over-long texts: `KSE_TRUNCATE` (default),
+   * `KSE_TRUNCATION_ERROR` or `KSE_WINDOW`.
    */
   kse_truncation truncation;
   /**
@@ -226,6 +226,16 @@ typedef struct kse_options {
    * error.
    */
   const char *ort_library_path;
+  /**
+   * Under `KSE_WINDOW`: tokens consecutive windows share. Default 32;
+   * must be less than max tokens minus the special and prefix tokens.
+   * (Added in kse 0.2.)
+   */
+  uint32_t window_overlap;
+  /**
+   * Must be 0. (Added in kse 0.2.)
+   */
+  uint32_t reserved2;
 } kse_options;
 
 /**
@@ -246,7 +256,9 @@ typedef struct kse_error {
 } kse_error;
 
 /**
- * Counts reported by `kse_encode`.
+ * Counts reported by `kse_encode`. An encoder created with the kse 0.1
+ * `kse_options` (its smaller `struct_size`) writes only the first two
+ * fields, as that header's struct has no more.
  */
 typedef struct kse_encode_stats {
   /**
@@ -257,11 +269,39 @@ typedef struct kse_encode_stats {
    * Texts cut at the model's max tokens.
    */
   size_t truncated;
+  /**
+   * Texts over max tokens encoded in windows (`KSE_WINDOW`). (Added in kse 0.2.)
+   */
+  size_t windowed;
+  /**
+   * Windows those texts took. (Added in kse 0.2.)
+   */
+  size_t windows;
 } kse_encode_stats;
 
 /**
+ * One chunk from `kse_encode_chunks`: bytes `start` up to (not including)
+ * `end` of the caller's text, and the ids the model saw for it.
+ */
+typedef struct kse_chunk {
+  /**
+   * Offset of the chunk's first byte in the document.
+   */
+  size_t start;
+  /**
+   * Offset just past its last byte (on a UTF-8 character boundary).
+   */
+  size_t end;
+  /**
+   * Ids of the chunk's model row, special and prefix tokens included.
+   */
+  size_t tokens;
+} kse_chunk;
+
+/**
  * Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts the
- * texts that were cut. The default.
+ * texts that were cut. The default. A huge text costs about as much as one
+ * of max tokens: only the part that yields the kept ids is tokenised.
  */
 #define KSE_TRUNCATE 0
 
@@ -269,6 +309,14 @@ typedef struct kse_encode_stats {
  * Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
  */
 #define KSE_TRUNCATION_ERROR 1
+
+/**
+ * Cut the text into windows of max tokens overlapping by
+ * `kse_options.window_overlap` tokens, run every window, and combine their
+ * vectors into one, each window weighted by the tokens it adds;
+ * `kse_encode_stats.windowed` and `.windows` count them. (kse 0.2.)
+ */
+#define KSE_WINDOW 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -361,7 +409,8 @@ kse_status kse_encode_packed(const struct kse_encoder *enc,
 /**
  * Token ids the model sees for one text: prefix added, special tokens in
  * place, cut at max tokens (or `KSE_ERR_INPUT_TOO_LONG` when truncation is
- * off). `length` may be `KSE_NUL_TERMINATED`.
+ * off; under `KSE_WINDOW`, the first window's ids). `length` may be
+ * `KSE_NUL_TERMINATED`.
  *
  * `*n_ids` (required) receives the number of ids. If `ids_capacity` is
  * smaller, the call returns `KSE_ERR_BUFFER_TOO_SMALL` and writes no ids, so
@@ -374,6 +423,59 @@ kse_status kse_tokenize(const struct kse_encoder *enc,
                         size_t ids_capacity,
                         size_t *n_ids,
                         struct kse_error *err);
+
+/**
+ * How many ids the model would see for one text without truncation: prefix
+ * and special tokens included, as `kse_tokenize` would return them if the
+ * model had no token limit. Runs only the tokenizer, never the model.
+ * `length` may be `KSE_NUL_TERMINATED`; `*n_tokens` (required) receives
+ * the count.
+ */
+kse_status kse_count_tokens(const struct kse_encoder *enc,
+                            const char *text_ptr,
+                            size_t length,
+                            size_t *n_tokens,
+                            struct kse_error *err);
+
+/**
+ * Splits one document into chunks of at most `chunk_tokens` tokens (special
+ * and prefix tokens included; 0 = the model's max tokens), at sentence ends
+ * where it can (`.` `?` `!` `…` before a space, `。` `？` `！`, line breaks)
+ * and at token boundaries where one sentence alone is too long,
+ * consecutive chunks sharing `overlap` tokens, and embeds each chunk:
+ * chunk `i`'s byte range and token count in `chunks[i]`, its vector in row
+ * `i` of `out` (`kse_dim(enc)` floats). docs/long-inputs.md defines the
+ * cuts exactly.
+ *
+ * - `text` is UTF-8 of `length` bytes (`KSE_NUL_TERMINATED` allowed). An
+ *   empty or whitespace-only document has no chunks: `KSE_OK` with
+ *   `*n_chunks = 0`.
+ * - `*n_chunks` (required) receives the number of chunks. If
+ *   `chunks_capacity` is smaller, the call returns
+ *   `KSE_ERR_BUFFER_TOO_SMALL` and writes nothing else, so
+ *   `chunks = NULL, chunks_capacity = 0` asks for the count (the tokenizer
+ *   runs; the model does not).
+ * - `out = NULL, out_capacity = 0` fills `chunks` only, without running the
+ *   model. Otherwise `out` must hold `*n_chunks * kse_dim(enc)` floats, or
+ *   `KSE_ERR_BUFFER_TOO_SMALL` and nothing is written.
+ * - `chunk_tokens` above max tokens or not above the special and prefix
+ *   tokens, or `overlap` not below the text tokens a chunk holds:
+ *   `KSE_ERR_INVALID_ARGUMENT`.
+ *
+ * On any error `chunks` and `out` are left untouched. Thread-safe like
+ * `kse_encode`; the chunks of one document share batches.
+ */
+kse_status kse_encode_chunks(const struct kse_encoder *enc,
+                             const char *text_ptr,
+                             size_t length,
+                             size_t chunk_tokens,
+                             size_t overlap,
+                             struct kse_chunk *chunks,
+                             size_t chunks_capacity,
+                             float *out,
+                             size_t out_capacity,
+                             size_t *n_chunks,
+                             struct kse_error *err);
 
 /**
  * Width of each embedding (floats per text); 0 if `enc` is NULL.

@@ -67,7 +67,7 @@ impl Batch {
                 if id as usize >= limit {
                     return err(
                         ErrorKind::ModelInvalid,
-                        format!("text {i}: token id {id} is outside the model's {limit}-row embedding table"),
+                        format!("token id {id} (row {i} of the call) is outside the model's {limit}-row embedding table"),
                     );
                 }
                 ids[r * seq + c] = id as i64;

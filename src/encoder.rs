@@ -1,11 +1,14 @@
 //! The encoder ties the stages together: tokenise ([`crate::tokenize`]),
 //! plan batches under the token budget and build their tensors
 //! ([`crate::batch`]), run them on a pooled session ([`crate::runtime`]), pool
-//! and normalise each text's vector into its row ([`crate::pooling`]).
+//! and normalise each text's vector into its row ([`crate::pooling`]). Long
+//! texts become several rows (windows, chunks: docs/long-inputs.md) that run
+//! like any other.
 
 use std::path::PathBuf;
 
 use crate::batch::{self, Batch, DEFAULT_BATCH_TOKENS};
+use crate::chunk;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::model::manifest::Manifest;
 use crate::model::{graph, Model, ModelSource};
@@ -32,7 +35,14 @@ pub struct EncoderOptions {
     /// text longer than this still runs, alone.
     pub batch_tokens: usize,
     pub truncation: Truncation,
+    /// Under [`Truncation::Window`], tokens consecutive windows share
+    /// (default [`DEFAULT_WINDOW_OVERLAP`]); must be less than a window's
+    /// room for text.
+    pub window_overlap: usize,
 }
+
+/// Default overlap of consecutive windows, in tokens.
+pub const DEFAULT_WINDOW_OVERLAP: usize = 32;
 
 impl EncoderOptions {
     /// Defaults for the model in `model` (a directory, or [`ModelSource::Embedded`]).
@@ -44,6 +54,7 @@ impl EncoderOptions {
             sessions: 1,
             batch_tokens: DEFAULT_BATCH_TOKENS,
             truncation: Truncation::Truncate,
+            window_overlap: DEFAULT_WINDOW_OVERLAP,
         }
     }
 }
@@ -55,6 +66,35 @@ pub struct EncodeStats {
     pub tokens: usize,
     /// Texts cut at `max_tokens`.
     pub truncated: usize,
+    /// Texts over `max_tokens` encoded in windows ([`Truncation::Window`]).
+    pub windowed: usize,
+    /// Windows those texts took.
+    pub windows: usize,
+}
+
+/// How [`Encoder::encode_chunks`] cuts a document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOptions {
+    /// Most tokens per chunk, special and prefix tokens included; 0 means
+    /// the model's `max_tokens`.
+    pub tokens: usize,
+    /// Tokens consecutive chunks share.
+    pub overlap: usize,
+}
+
+/// One chunk of a document: bytes `start..end` of the text, `tokens` ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub start: usize,
+    pub end: usize,
+    /// Ids of the chunk's model row, special and prefix tokens included.
+    pub tokens: usize,
+}
+
+/// A document cut into chunks, with the rows that embed them.
+pub(crate) struct ChunkPlan {
+    pub chunks: Vec<Chunk>,
+    rows: Vec<Tokens>,
 }
 
 /// A loaded model. `encode` takes `&self`: share one encoder across threads
@@ -80,7 +120,7 @@ impl Encoder {
         }
         let model = Model::open(&options.model)?;
         let manifest = model.manifest();
-        let tokenizer = TextTokenizer::load(&model, options.truncation)?;
+        let tokenizer = TextTokenizer::load(&model, options.truncation, options.window_overlap)?;
         let graph_file = model.file(&manifest.graph);
         let vocab_rows = graph::embedding_rows(manifest, graph_file, tokenizer.max_id())?;
 
@@ -114,8 +154,13 @@ impl Encoder {
     /// place, cut at `max_tokens` (or an error under [`Truncation::Error`]).
     /// The flag tells whether the text was cut.
     pub fn tokenize(&self, text: &str) -> Result<(Vec<u32>, bool)> {
-        let t = self.tokenizer.tokenize(0, text)?;
-        Ok((t.ids, t.truncated))
+        self.tokenizer.tokenize(0, text)
+    }
+
+    /// How many ids the model would see for `text` without truncation
+    /// (prefix and special tokens included). Runs no model.
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        self.tokenizer.count(0, text)
     }
 
     /// Floats the vectors of `n` texts take; `BufferTooSmall` when an output
@@ -145,36 +190,125 @@ impl Encoder {
         if texts.is_empty() {
             return Ok(EncodeStats::default());
         }
-        let tokens = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.tokenizer.tokenize(i, t.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
-        let stats = EncodeStats {
-            tokens: tokens.iter().map(|t| t.ids.len()).sum(),
-            truncated: tokens.iter().filter(|t| t.truncated).count(),
-        };
+        let n = texts.len();
+        let mut stats = EncodeStats::default();
+        // Rows of all texts; a text's single row goes to its own row of the
+        // scratch buffer, windows to rows after the n texts'.
+        let mut rows = Vec::with_capacity(n);
+        let mut dest = Vec::with_capacity(n);
+        let mut windowed = Vec::new();
+        let mut window_rows = 0;
+        for (i, text) in texts.iter().enumerate() {
+            let p = self.tokenizer.prepare(i, text.as_ref())?;
+            stats.tokens += p.rows.iter().map(|r| r.ids.len()).sum::<usize>();
+            stats.truncated += p.truncated as usize;
+            if p.rows.len() == 1 {
+                dest.push(i);
+            } else {
+                stats.windowed += 1;
+                stats.windows += p.rows.len();
+                dest.extend((0..p.rows.len()).map(|k| n + window_rows + k));
+                windowed.push((i, n + window_rows, p.weights));
+                window_rows += p.rows.len();
+            }
+            rows.extend(p.rows);
+        }
 
         // Results go to a scratch buffer first so a failure halfway leaves
         // the caller's buffer untouched.
-        let mut scratch = Vec::new();
-        scratch.try_reserve_exact(needed).map_err(|_| {
-            Error::new(ErrorKind::InvalidArgument, format!("cannot allocate {needed} floats for {} texts", texts.len()))
-        })?;
-        scratch.resize(needed, 0f32);
-        let lengths: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
-        for indices in batch::plan(&lengths, self.options.batch_tokens) {
-            self.run(&tokens, &indices, &mut scratch)?;
+        let mut scratch = self.scratch(n + window_rows)?;
+        self.run_rows(&rows, &dest, n, &mut scratch)?;
+        drop(rows);
+        let dim = self.dim();
+        for (i, first, weights) in windowed {
+            let (head, windows) = scratch.split_at_mut(first * dim);
+            pooling::combine(&windows[..weights.len() * dim], &weights, self.manifest().normalize, &mut head[i * dim..(i + 1) * dim]);
         }
-        out[..needed].copy_from_slice(&scratch);
+        out[..needed].copy_from_slice(&scratch[..needed]);
         Ok(stats)
     }
 
-    /// Runs the texts `indices` (into `tokens`) as one batch and writes each
-    /// one's vector to its row of `out`.
-    fn run(&self, tokens: &[Tokens], indices: &[usize], out: &mut [f32]) -> Result<()> {
+    /// Cuts `text` into chunks as `options` say (docs/long-inputs.md,
+    /// Chunks): their byte ranges and token counts, without running the model.
+    pub fn chunks(&self, text: &str, options: ChunkOptions) -> Result<Vec<Chunk>> {
+        Ok(self.plan_chunks(text, options)?.chunks)
+    }
+
+    /// Cuts `text` into chunks and embeds each: the chunks and their vectors
+    /// (`chunks.len() * dim` floats, row `i` for chunk `i`).
+    pub fn encode_chunks(&self, text: &str, options: ChunkOptions) -> Result<(Vec<Chunk>, Vec<f32>)> {
+        let plan = self.plan_chunks(text, options)?;
+        let vectors = self.embed_chunks(&plan)?;
+        Ok((plan.chunks, vectors))
+    }
+
+    pub(crate) fn plan_chunks(&self, text: &str, options: ChunkOptions) -> Result<ChunkPlan> {
+        let max = self.manifest().max_tokens;
+        let fixed = self.tokenizer.fixed_tokens();
+        let tokens = if options.tokens == 0 { max } else { options.tokens };
+        if tokens > max {
+            return err(ErrorKind::InvalidArgument, format!("chunk size {tokens} tokens is over the model's max tokens ({max})"));
+        }
+        if tokens <= fixed {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!("chunk size {tokens} tokens leaves no room for text: special and prefix tokens take {fixed}"),
+            );
+        }
+        let room = tokens - fixed;
+        if options.overlap >= room {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!("chunk overlap {} must be less than the {room} text tokens a chunk of {tokens} holds", options.overlap),
+            );
+        }
+        if text.trim().is_empty() {
+            return Ok(ChunkPlan { chunks: Vec::new(), rows: Vec::new() });
+        }
+        let doc = self.tokenizer.document(0, text)?;
+        let spans = chunk::plan(text, &doc.ranges, room, options.overlap);
+        let rows: Vec<Tokens> = spans.iter().map(|s| self.tokenizer.row(&doc.ids[s.first..s.last])).collect();
+        let chunks = spans.iter().zip(&rows).map(|(s, r)| Chunk { start: s.start, end: s.end, tokens: r.ids.len() }).collect();
+        Ok(ChunkPlan { chunks, rows })
+    }
+
+    pub(crate) fn embed_chunks(&self, plan: &ChunkPlan) -> Result<Vec<f32>> {
+        let k = plan.rows.len();
+        let mut scratch = self.scratch(k)?;
+        let dest: Vec<usize> = (0..k).collect();
+        self.run_rows(&plan.rows, &dest, k, &mut scratch)?;
+        Ok(scratch)
+    }
+
+    /// A zeroed buffer for `rows` vectors, or an error if it cannot be had.
+    fn scratch(&self, rows: usize) -> Result<Vec<f32>> {
+        let floats = rows
+            .checked_mul(self.dim())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("{rows} rows x {} floats overflows", self.dim())))?;
+        let mut scratch = Vec::new();
+        scratch
+            .try_reserve_exact(floats)
+            .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("cannot allocate {floats} floats for {rows} vectors")))?;
+        scratch.resize(floats, 0f32);
+        Ok(scratch)
+    }
+
+    /// Runs `rows` in batches under the token budget, one batch at a time;
+    /// row `r`'s vector goes to row `dest[r]` of `out`, normalised as the
+    /// manifest says when `dest[r] < normalized_below` and left raw (for
+    /// combining windows) otherwise.
+    fn run_rows(&self, rows: &[Tokens], dest: &[usize], normalized_below: usize, out: &mut [f32]) -> Result<()> {
+        let lengths: Vec<usize> = rows.iter().map(|t| t.ids.len()).collect();
+        for indices in batch::plan(&lengths, self.options.batch_tokens) {
+            self.run(rows, &indices, dest, normalized_below, out)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the rows `indices` (into `rows`) as one batch.
+    fn run(&self, rows: &[Tokens], indices: &[usize], dest: &[usize], normalized_below: usize, out: &mut [f32]) -> Result<()> {
         let manifest = self.manifest();
-        let mut batch = Batch::build(manifest, tokens, indices, self.tokenizer.pad_id(), self.vocab_rows)?;
+        let mut batch = Batch::build(manifest, rows, indices, self.tokenizer.pad_id(), self.vocab_rows)?;
         let mut session = self.pool.acquire();
         let outputs = session
             .run(std::mem::take(&mut batch.inputs))
@@ -186,7 +320,9 @@ impl Encoder {
             Error::new(ErrorKind::ModelInvalid, format!("graph output `{}` is not a float32 tensor: {e}", manifest.output))
         })?;
         let shape: Vec<i64> = shape.iter().copied().collect();
-        pooling::write_rows(manifest, &shape, data, &batch, indices, out)
+        let targets: Vec<(usize, bool)> =
+            indices.iter().map(|&r| (dest[r], manifest.normalize && dest[r] < normalized_below)).collect();
+        pooling::write_rows(manifest, &shape, data, &batch, &targets, out)
     }
 
     /// The id padding positions get.

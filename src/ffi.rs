@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, Once};
 
-use crate::{Encoder, EncoderOptions, ModelSource, Truncation, DEFAULT_BATCH_TOKENS};
+use crate::{ChunkOptions, Encoder, EncoderOptions, ModelSource, Truncation, DEFAULT_BATCH_TOKENS, DEFAULT_WINDOW_OVERLAP};
 use crate::error::{Error, ErrorKind};
 
 /// Major version of this library.
@@ -72,13 +72,19 @@ pub const KSE_ERR_INVALID_HANDLE: i32 = 11;
 pub const KSE_ERR_INTERNAL: i32 = 12;
 
 /// What to do with a text longer than the model's max tokens (the values of
-/// `kse_options.truncation`).
+/// `kse_options.truncation`; docs/long-inputs.md defines each exactly).
 pub type kse_truncation = u32;
 /// Keep the first max-tokens tokens; `kse_encode_stats.truncated` counts the
-/// texts that were cut. The default.
+/// texts that were cut. The default. A huge text costs about as much as one
+/// of max tokens: only the part that yields the kept ids is tokenised.
 pub const KSE_TRUNCATE: kse_truncation = 0;
 /// Fail the call with `KSE_ERR_INPUT_TOO_LONG`.
 pub const KSE_TRUNCATION_ERROR: kse_truncation = 1;
+/// Cut the text into windows of max tokens overlapping by
+/// `kse_options.window_overlap` tokens, run every window, and combine their
+/// vectors into one, each window weighted by the tokens it adds;
+/// `kse_encode_stats.windowed` and `.windows` count them. (kse 0.2.)
+pub const KSE_WINDOW: kse_truncation = 2;
 
 /// Options for `kse_create`. Initialise with `KSE_OPTIONS_INIT(&opts)` (or
 /// `kse_options_init(&opts, sizeof opts)`), then change the fields you need:
@@ -100,8 +106,8 @@ pub struct kse_options {
     /// Upper bound on (texts in a batch) x (longest text's tokens) per model
     /// run; bounds memory. Default 512. A text longer than this runs alone.
     pub batch_tokens: u32,
-    /// What to do with over-long texts: `KSE_TRUNCATE` (default) or
-    /// `KSE_TRUNCATION_ERROR`.
+    /// What to do with over-long texts: `KSE_TRUNCATE` (default),
+    /// `KSE_TRUNCATION_ERROR` or `KSE_WINDOW`.
     pub truncation: kse_truncation,
     /// Must be 0.
     pub reserved: u32,
@@ -116,9 +122,17 @@ pub struct kse_options {
     /// loaded serves the whole process; naming a different one later is an
     /// error.
     pub ort_library_path: *const c_char,
+    /// Under `KSE_WINDOW`: tokens consecutive windows share. Default 32;
+    /// must be less than max tokens minus the special and prefix tokens.
+    /// (Added in kse 0.2.)
+    pub window_overlap: u32,
+    /// Must be 0. (Added in kse 0.2.)
+    pub reserved2: u32,
 }
 
-/// Counts reported by `kse_encode`.
+/// Counts reported by `kse_encode`. An encoder created with the kse 0.1
+/// `kse_options` (its smaller `struct_size`) writes only the first two
+/// fields, as that header's struct has no more.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct kse_encode_stats {
@@ -126,6 +140,23 @@ pub struct kse_encode_stats {
     pub tokens: usize,
     /// Texts cut at the model's max tokens.
     pub truncated: usize,
+    /// Texts over max tokens encoded in windows (`KSE_WINDOW`). (Added in kse 0.2.)
+    pub windowed: usize,
+    /// Windows those texts took. (Added in kse 0.2.)
+    pub windows: usize,
+}
+
+/// One chunk from `kse_encode_chunks`: bytes `start` up to (not including)
+/// `end` of the caller's text, and the ids the model saw for it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct kse_chunk {
+    /// Offset of the chunk's first byte in the document.
+    pub start: usize,
+    /// Offset just past its last byte (on a UTF-8 character boundary).
+    pub end: usize,
+    /// Ids of the chunk's model row, special and prefix tokens included.
+    pub tokens: usize,
 }
 
 /// Error details filled in by a failing call. Caller-owned (stack or heap);
@@ -146,6 +177,9 @@ pub struct kse_error {
 pub struct kse_encoder {
     encoder: Encoder,
     name: CString,
+    /// Bytes of `kse_encode_stats` the caller's header has: told by the
+    /// `kse_options` size it created the encoder with.
+    stats_size: usize,
 }
 
 /// Addresses of the encoders `kse_create` handed out and `kse_free` has not
@@ -326,12 +360,17 @@ unsafe fn text<'a>(what: &dyn Fn() -> String, ptr: *const c_char, len: usize) ->
 /// Size of the first `kse_options` layout (kse 0.1: six `u32`, two pointers),
 /// frozen: programs compiled against that header keep working when fields are
 /// added. A new field goes at the end, and the struct's new size joins
-/// `KNOWN_OPTIONS_SIZES`; the checks below stop a change that moves a v1 field.
+/// `KNOWN_OPTIONS_SIZES`; the checks below stop a change that moves a field.
 const OPTIONS_V1_SIZE: usize = 6 * 4 + 2 * std::mem::size_of::<*const c_char>();
+/// kse 0.2 added `window_overlap` and `reserved2`.
+const OPTIONS_V2_SIZE: usize = OPTIONS_V1_SIZE + 2 * 4;
 
 /// Every `kse_options` layout this library accepts, oldest first; the last is
 /// today's struct.
-const KNOWN_OPTIONS_SIZES: &[usize] = &[OPTIONS_V1_SIZE];
+const KNOWN_OPTIONS_SIZES: &[usize] = &[OPTIONS_V1_SIZE, OPTIONS_V2_SIZE];
+
+/// `kse_encode_stats` as the kse 0.1 header had it (`tokens`, `truncated`).
+const STATS_V1_SIZE: usize = 2 * std::mem::size_of::<usize>();
 
 const _: () = {
     use std::mem::{offset_of, size_of};
@@ -344,6 +383,9 @@ const _: () = {
     assert!(offset_of!(kse_options, reserved) == 20);
     assert!(offset_of!(kse_options, model_dir) == 24);
     assert!(offset_of!(kse_options, ort_library_path) == 24 + p);
+    assert!(offset_of!(kse_options, window_overlap) == OPTIONS_V1_SIZE);
+    assert!(offset_of!(kse_options, reserved2) == OPTIONS_V1_SIZE + 4);
+    assert!(offset_of!(kse_encode_stats, windowed) == STATS_V1_SIZE);
     assert!(KNOWN_OPTIONS_SIZES[KNOWN_OPTIONS_SIZES.len() - 1] == size_of::<kse_options>());
 };
 
@@ -357,6 +399,8 @@ fn default_options() -> kse_options {
         reserved: 0,
         model_dir: std::ptr::null(),
         ort_library_path: std::ptr::null(),
+        window_overlap: DEFAULT_WINDOW_OVERLAP as u32,
+        reserved2: 0,
     }
 }
 
@@ -437,10 +481,15 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         let truncation = match o.truncation {
             KSE_TRUNCATE => Truncation::Truncate,
             KSE_TRUNCATION_ERROR => Truncation::Error,
-            other => return Err(invalid(format!("kse_options.truncation is {other}; use KSE_TRUNCATE or KSE_TRUNCATION_ERROR"))),
+            KSE_WINDOW => Truncation::Window,
+            other => {
+                return Err(invalid(format!(
+                    "kse_options.truncation is {other}; use KSE_TRUNCATE, KSE_TRUNCATION_ERROR or KSE_WINDOW"
+                )))
+            }
         };
-        if o.reserved != 0 {
-            return Err(invalid("kse_options.reserved must be 0"));
+        if o.reserved != 0 || o.reserved2 != 0 {
+            return Err(invalid("kse_options.reserved and reserved2 must be 0"));
         }
         let options = EncoderOptions {
             model,
@@ -449,10 +498,12 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
             sessions: o.sessions as usize,
             batch_tokens: o.batch_tokens as usize,
             truncation,
+            window_overlap: o.window_overlap as usize,
         };
         let encoder = Encoder::new(options)?;
         let name = CString::new(encoder.manifest().name.replace('\0', "")).unwrap_or_default();
-        let handle = Box::into_raw(Box::new(kse_encoder { encoder, name }));
+        let stats_size = if size == OPTIONS_V1_SIZE { STATS_V1_SIZE } else { std::mem::size_of::<kse_encode_stats>() };
+        let handle = Box::into_raw(Box::new(kse_encoder { encoder, name, stats_size }));
         live_handles().insert(handle as usize);
         *out = handle;
         Ok(())
@@ -491,9 +542,7 @@ unsafe fn encode_checked<'t>(
     stats: *mut kse_encode_stats,
     read_texts: impl FnOnce() -> Result<Vec<&'t str>, Error>,
 ) -> Result<(), Error> {
-    if !stats.is_null() {
-        *stats = kse_encode_stats::default();
-    }
+    write_stats(enc, stats, kse_encode_stats::default());
     if n == 0 {
         return Ok(());
     }
@@ -504,10 +553,16 @@ unsafe fn encode_checked<'t>(
     let texts = read_texts()?;
     let out = std::slice::from_raw_parts_mut(out, needed);
     let s = enc.encoder.encode_into(&texts, out)?;
-    if !stats.is_null() {
-        *stats = kse_encode_stats { tokens: s.tokens, truncated: s.truncated };
-    }
+    let s = kse_encode_stats { tokens: s.tokens, truncated: s.truncated, windowed: s.windowed, windows: s.windows };
+    write_stats(enc, stats, s);
     Ok(())
+}
+
+/// Writes as much of `s` as the caller's `kse_encode_stats` holds.
+unsafe fn write_stats(enc: &kse_encoder, stats: *mut kse_encode_stats, s: kse_encode_stats) {
+    if !stats.is_null() {
+        std::ptr::copy_nonoverlapping((&s as *const kse_encode_stats).cast::<u8>(), stats.cast::<u8>(), enc.stats_size);
+    }
 }
 
 /// Embeds `n` texts into `out`, row `i` (`kse_dim(enc)` floats) for `texts[i]`.
@@ -599,7 +654,8 @@ pub unsafe extern "C" fn kse_encode_packed(
 
 /// Token ids the model sees for one text: prefix added, special tokens in
 /// place, cut at max tokens (or `KSE_ERR_INPUT_TOO_LONG` when truncation is
-/// off). `length` may be `KSE_NUL_TERMINATED`.
+/// off; under `KSE_WINDOW`, the first window's ids). `length` may be
+/// `KSE_NUL_TERMINATED`.
 ///
 /// `*n_ids` (required) receives the number of ids. If `ids_capacity` is
 /// smaller, the call returns `KSE_ERR_BUFFER_TOO_SMALL` and writes no ids, so
@@ -633,6 +689,111 @@ pub unsafe extern "C" fn kse_tokenize(
         }
         for (i, &t) in tokens.iter().enumerate() {
             *ids.add(i) = t as i32;
+        }
+        Ok(())
+    })
+}
+
+/// How many ids the model would see for one text without truncation: prefix
+/// and special tokens included, as `kse_tokenize` would return them if the
+/// model had no token limit. Runs only the tokenizer, never the model.
+/// `length` may be `KSE_NUL_TERMINATED`; `*n_tokens` (required) receives
+/// the count.
+#[no_mangle]
+pub unsafe extern "C" fn kse_count_tokens(
+    enc: *const kse_encoder,
+    text_ptr: *const c_char,
+    length: usize,
+    n_tokens: *mut usize,
+    err: *mut kse_error,
+) -> kse_status {
+    guarded(err, || {
+        let enc = live(enc)?;
+        if n_tokens.is_null() {
+            return Err(invalid("n_tokens is NULL"));
+        }
+        let s = text(&|| "text".to_owned(), text_ptr, length)?;
+        *n_tokens = enc.encoder.count_tokens(s)?;
+        Ok(())
+    })
+}
+
+/// Splits one document into chunks of at most `chunk_tokens` tokens (special
+/// and prefix tokens included; 0 = the model's max tokens), at sentence ends
+/// where it can (`.` `?` `!` `…` before a space, `。` `？` `！`, line breaks)
+/// and at token boundaries where one sentence alone is too long,
+/// consecutive chunks sharing `overlap` tokens, and embeds each chunk:
+/// chunk `i`'s byte range and token count in `chunks[i]`, its vector in row
+/// `i` of `out` (`kse_dim(enc)` floats). docs/long-inputs.md defines the
+/// cuts exactly.
+///
+/// - `text` is UTF-8 of `length` bytes (`KSE_NUL_TERMINATED` allowed). An
+///   empty or whitespace-only document has no chunks: `KSE_OK` with
+///   `*n_chunks = 0`.
+/// - `*n_chunks` (required) receives the number of chunks. If
+///   `chunks_capacity` is smaller, the call returns
+///   `KSE_ERR_BUFFER_TOO_SMALL` and writes nothing else, so
+///   `chunks = NULL, chunks_capacity = 0` asks for the count (the tokenizer
+///   runs; the model does not).
+/// - `out = NULL, out_capacity = 0` fills `chunks` only, without running the
+///   model. Otherwise `out` must hold `*n_chunks * kse_dim(enc)` floats, or
+///   `KSE_ERR_BUFFER_TOO_SMALL` and nothing is written.
+/// - `chunk_tokens` above max tokens or not above the special and prefix
+///   tokens, or `overlap` not below the text tokens a chunk holds:
+///   `KSE_ERR_INVALID_ARGUMENT`.
+///
+/// On any error `chunks` and `out` are left untouched. Thread-safe like
+/// `kse_encode`; the chunks of one document share batches.
+#[no_mangle]
+pub unsafe extern "C" fn kse_encode_chunks(
+    enc: *const kse_encoder,
+    text_ptr: *const c_char,
+    length: usize,
+    chunk_tokens: usize,
+    overlap: usize,
+    chunks: *mut kse_chunk,
+    chunks_capacity: usize,
+    out: *mut f32,
+    out_capacity: usize,
+    n_chunks: *mut usize,
+    err: *mut kse_error,
+) -> kse_status {
+    guarded(err, || {
+        let enc = live(enc)?;
+        if n_chunks.is_null() {
+            return Err(invalid("n_chunks is NULL"));
+        }
+        let s = text(&|| "text".to_owned(), text_ptr, length)?;
+        let plan = enc.encoder.plan_chunks(s, ChunkOptions { tokens: chunk_tokens, overlap })?;
+        let n = plan.chunks.len();
+        *n_chunks = n;
+        if chunks_capacity < n {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!("chunks_capacity is {chunks_capacity}; the document has {n} chunks"),
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if chunks.is_null() {
+            return Err(invalid("chunks is NULL"));
+        }
+        let ranges_only = out.is_null() && out_capacity == 0;
+        let vectors = if ranges_only {
+            None
+        } else {
+            if out.is_null() {
+                return Err(invalid("out is NULL but out_capacity is not 0"));
+            }
+            enc.encoder.output_len(n, out_capacity)?;
+            Some(enc.encoder.embed_chunks(&plan)?)
+        };
+        for (i, c) in plan.chunks.iter().enumerate() {
+            *chunks.add(i) = kse_chunk { start: c.start, end: c.end, tokens: c.tokens };
+        }
+        if let Some(v) = vectors {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), out, v.len());
         }
         Ok(())
     })

@@ -18,6 +18,7 @@
 //! is the C ABI over it.
 
 mod batch;
+mod chunk;
 pub mod encoder;
 pub mod error;
 pub mod ffi;
@@ -28,7 +29,7 @@ mod tokenize;
 #[doc(hidden)]
 pub mod trust;
 
-pub use encoder::{EncodeStats, Encoder, EncoderOptions};
+pub use encoder::{Chunk, ChunkOptions, EncodeStats, Encoder, EncoderOptions, DEFAULT_WINDOW_OVERLAP};
 pub use error::{Error, ErrorKind, Result};
 pub use batch::DEFAULT_BATCH_TOKENS;
 pub use model::manifest::{self, InputType, Manifest, Pooling, UnicodeNormalization};

@@ -7,10 +7,10 @@ use crate::batch::Batch;
 use crate::error::{err, ErrorKind, Result};
 use crate::model::manifest::{Manifest, Pooling};
 
-/// Writes the vector of each text of `batch` (text `indices[r]` in row `r`)
-/// to row `indices[r]` of `out`, from the graph output `data` of shape
-/// `shape`, which must be what the manifest says.
-pub(crate) fn write_rows(manifest: &Manifest, shape: &[i64], data: &[f32], batch: &Batch, indices: &[usize], out: &mut [f32]) -> Result<()> {
+/// Writes the vector of each row `r` of `batch` to row `targets[r].0` of
+/// `out`, L2-normalised if `targets[r].1`, from the graph output `data` of
+/// shape `shape`, which must be what the manifest says.
+pub(crate) fn write_rows(manifest: &Manifest, shape: &[i64], data: &[f32], batch: &Batch, targets: &[(usize, bool)], out: &mut [f32]) -> Result<()> {
     let (rows, seq, dim) = (batch.rows, batch.seq, manifest.dim);
     let expected: Vec<i64> = match manifest.pooling {
         Pooling::None => vec![rows as i64, dim as i64],
@@ -26,14 +26,36 @@ pub(crate) fn write_rows(manifest: &Manifest, shape: &[i64], data: &[f32], batch
         );
     }
     let per_row = data.len() / rows;
-    for (r, &i) in indices.iter().enumerate() {
+    for (r, &(i, normalize)) in targets.iter().enumerate() {
         let row = &mut out[i * dim..(i + 1) * dim];
         pool(manifest.pooling, &data[r * per_row..(r + 1) * per_row], &batch.mask[r * seq..(r + 1) * seq], dim, row);
-        if manifest.normalize {
+        if normalize {
             l2_normalize(row);
         }
     }
     Ok(())
+}
+
+/// One text's vector from its windows' (`rows`: one pooled, unnormalised
+/// vector per window, `out.len()` floats each): the mean weighted by
+/// `weights` (the tokens each window adds), in f64, then L2-normalised if
+/// `normalize`.
+pub(crate) fn combine(rows: &[f32], weights: &[usize], normalize: bool, out: &mut [f32]) {
+    let dim = out.len();
+    let mut sum = vec![0f64; dim];
+    let total: usize = weights.iter().sum();
+    for (row, &w) in rows.chunks_exact(dim).zip(weights) {
+        for (s, &x) in sum.iter_mut().zip(row) {
+            *s += w as f64 * x as f64;
+        }
+    }
+    let denom = total.max(1) as f64;
+    for (o, s) in out.iter_mut().zip(&sum) {
+        *o = (s / denom) as f32;
+    }
+    if normalize {
+        l2_normalize(out);
+    }
 }
 
 /// Pools one sentence. `states` holds `seq * dim` token states (row-major) for
@@ -91,6 +113,14 @@ mod tests {
         let mut out = [0.0; 2];
         pool(Pooling::Cls, &states, &[1, 1], 2, &mut out);
         assert_eq!(out, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn windows_combine_by_the_tokens_they_add() {
+        let rows = [1.0, 0.0, 0.0, 1.0];
+        let mut out = [0.0; 2];
+        combine(&rows, &[3, 1], false, &mut out);
+        assert_eq!(out, [0.75, 0.25]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ the library's status and message.
 
 from __future__ import annotations
 
-from ._encoder import EncodeStats, Encoder
+from ._encoder import Chunk, EncodeStats, Encoder
 from ._errors import (
     BufferTooSmallError,
     InputTooLongError,
@@ -44,6 +44,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ABI_VERSION",
     "BufferTooSmallError",
+    "Chunk",
     "EncodeStats",
     "Encoder",
     "InputTooLongError",

@@ -10,14 +10,14 @@ from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from ._errors import KseError, Status, binding_error, error_for
+from ._library import Chunk as _CChunk
 from ._library import Error, Options, PathLike, Stats, load_library
 
 Text = Union[str, bytes]
 
 _SIZE_T = np.dtype(f"u{ctypes.sizeof(ctypes.c_size_t)}")
 _U32_MAX = 2**32 - 1
-KSE_TRUNCATE = 0
-KSE_TRUNCATION_ERROR = 1
+_LONG = {"truncate": 0, "error": 1, "window": 2}  # KSE_TRUNCATE, KSE_TRUNCATION_ERROR, KSE_WINDOW
 
 
 class EncodeStats(NamedTuple):
@@ -27,6 +27,27 @@ class EncodeStats(NamedTuple):
     """Tokens fed to the model, special tokens included, padding excluded."""
     truncated: int
     """Texts cut at the model's max tokens."""
+    windowed: int = 0
+    """Texts over max tokens encoded in windows (``long="window"``)."""
+    windows: int = 0
+    """Windows those texts took."""
+
+
+class Chunk(NamedTuple):
+    """One chunk of a document from `Encoder.encode_chunks`."""
+
+    text: str
+    """The chunk's text: ``document[start:end]``."""
+    start: int
+    """Index of its first character in the document (a str index)."""
+    end: int
+    """Index just past its last character."""
+    byte_start: int
+    """Offset of its first byte in the document's UTF-8 encoding."""
+    byte_end: int
+    """Offset just past its last byte."""
+    tokens: int
+    """Ids the model saw for it, special and prefix tokens included."""
 
 
 def _utf8(index: int, text: object) -> bytes:
@@ -92,8 +113,13 @@ class Encoder:
         sessions: how many encode calls run at the same time.
         batch_tokens: bound on texts x longest-text tokens per model run
             (bounds memory); None = the library's default (512).
-        truncate: cut texts longer than `max_tokens` (True, the default) or
-            raise `InputTooLongError`.
+        long: what to do with a text longer than `max_tokens`: "truncate"
+            (the default; counted in `EncodeStats.truncated`), "error"
+            (raise `InputTooLongError`) or "window" (one vector from
+            overlapping windows over the whole text; docs/long-inputs.md).
+        window_overlap: tokens consecutive windows share (default 32).
+        truncate: ``truncate=False`` is the older spelling of
+            ``long="error"``.
         ort_library: path of the ONNX Runtime library; None = libkse's own
             search (`KSE_ORT_LIBRARY`, then beside libkse.so).
 
@@ -110,6 +136,8 @@ class Encoder:
         intra_threads: int = 0,
         sessions: int = 1,
         batch_tokens: Optional[int] = None,
+        long: str = "truncate",
+        window_overlap: int = 32,
         truncate: bool = True,
         ort_library: Optional[PathLike] = None,
     ) -> None:
@@ -137,7 +165,12 @@ class Encoder:
         opts.sessions = _u32("sessions", sessions)
         if batch_tokens is not None:
             opts.batch_tokens = _u32("batch_tokens", batch_tokens)
-        opts.truncation = KSE_TRUNCATE if truncate else KSE_TRUNCATION_ERROR
+        if long not in _LONG:
+            raise binding_error(Status.INVALID_ARGUMENT, f"long must be one of {', '.join(_LONG)}; got {long!r}")
+        if not truncate and long != "truncate":
+            raise binding_error(Status.INVALID_ARGUMENT, f"truncate=False contradicts long={long!r}")
+        opts.truncation = _LONG[long] if truncate else _LONG["error"]
+        opts.window_overlap = _u32("window_overlap", window_overlap)
         opts.ort_library_path = os.fsencode(ort_library) if ort_library is not None else None
         handle = ctypes.c_void_p()
         err = Error()
@@ -264,7 +297,7 @@ class Encoder:
             self._release()
         if status != Status.OK:
             raise self._error(self._lib, status, err)
-        result = EncodeStats(int(stats.tokens), int(stats.truncated))
+        result = EncodeStats(int(stats.tokens), int(stats.truncated), int(stats.windowed), int(stats.windows))
         self.last_stats = result
         return (out[0] if single else out), result
 
@@ -310,3 +343,72 @@ class Encoder:
         if status != Status.OK:
             raise self._error(self._lib, status, err)
         return ids[: n.value]
+
+    def count_tokens(self, text: Text) -> int:
+        """How many ids the model would see for `text` without truncation
+        (prefix and special tokens included); runs the tokenizer only."""
+        data = _utf8(0, text)
+        n = ctypes.c_size_t()
+        err = Error()
+        handle = self._acquire()
+        try:
+            status = self._lib.kse_count_tokens(handle, data, len(data), ctypes.byref(n), ctypes.byref(err))
+        finally:
+            self._release()
+        if status != Status.OK:
+            raise self._error(self._lib, status, err)
+        return int(n.value)
+
+    def chunks(self, document: Text, chunk_tokens: int = 0, overlap: int = 0) -> List[Chunk]:
+        """The chunks `encode_chunks` would embed, without running the model."""
+        return self._chunks(document, chunk_tokens, overlap, vectors=False)[0]
+
+    def encode_chunks(self, document: Text, chunk_tokens: int = 0, overlap: int = 0) -> Tuple[List[Chunk], np.ndarray]:
+        """Splits a document into chunks of at most `chunk_tokens` tokens (0:
+        the model's max tokens), at sentence ends where it can and at token
+        boundaries where a sentence is too long, consecutive chunks sharing
+        `overlap` tokens, and embeds each (docs/long-inputs.md).
+
+        Returns:
+            (chunks, vectors): a `Chunk` per chunk (its text, str and byte
+            ranges, token count) and numpy float32 [len(chunks), dim]. An
+            empty or whitespace-only document gives ``([], [0, dim] array)``.
+        """
+        return self._chunks(document, chunk_tokens, overlap, vectors=True)
+
+    def _chunks(self, document: Text, chunk_tokens: int, overlap: int, vectors: bool) -> Tuple[List[Chunk], np.ndarray]:
+        data = _utf8(0, document)
+        for name, value in (("chunk_tokens", chunk_tokens), ("overlap", overlap)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise binding_error(Status.INVALID_ARGUMENT, f"{name} must be a non-negative int, got {value!r}")
+        n = ctypes.c_size_t()
+        err = Error()
+        handle = self._acquire()
+        try:
+            # First the count (tokenizer only), then the chunks and vectors.
+            status = self._lib.kse_encode_chunks(
+                handle, data, len(data), chunk_tokens, overlap, None, 0, None, 0, ctypes.byref(n), ctypes.byref(err)
+            )
+            if status in (Status.OK, Status.BUFFER_TOO_SMALL) and n.value > 0:
+                cap = n.value
+                spans = (_CChunk * cap)()
+                out = np.empty((cap, self._dim), dtype=np.float32)
+                status = self._lib.kse_encode_chunks(
+                    handle, data, len(data), chunk_tokens, overlap, spans, cap,
+                    out.ctypes.data if vectors else None, out.size if vectors else 0,
+                    ctypes.byref(n), ctypes.byref(err),
+                )
+            else:
+                spans, out = (_CChunk * 0)(), np.empty((0, self._dim), dtype=np.float32)
+        finally:
+            self._release()
+        if status != Status.OK:
+            raise self._error(self._lib, status, err)
+        # str indices from byte offsets: count the characters before each.
+        text = data.decode("utf-8")
+        chars = lambda b: len(data[:b].decode("utf-8"))  # noqa: E731
+        result = []
+        for c in spans[: n.value]:
+            start, end = chars(c.start), chars(c.end)
+            result.append(Chunk(text[start:end], start, end, int(c.start), int(c.end), int(c.tokens)))
+        return result, out[: n.value]

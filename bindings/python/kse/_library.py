@@ -37,6 +37,8 @@ class Options(ctypes.Structure):
         ("reserved", ctypes.c_uint32),
         ("model_dir", ctypes.c_char_p),
         ("ort_library_path", ctypes.c_char_p),
+        ("window_overlap", ctypes.c_uint32),
+        ("reserved2", ctypes.c_uint32),
     ]
 
 
@@ -49,7 +51,18 @@ class Error(ctypes.Structure):
 class Stats(ctypes.Structure):
     """struct kse_encode_stats."""
 
-    _fields_ = [("tokens", ctypes.c_size_t), ("truncated", ctypes.c_size_t)]
+    _fields_ = [
+        ("tokens", ctypes.c_size_t),
+        ("truncated", ctypes.c_size_t),
+        ("windowed", ctypes.c_size_t),
+        ("windows", ctypes.c_size_t),
+    ]
+
+
+class Chunk(ctypes.Structure):
+    """struct kse_chunk."""
+
+    _fields_ = [("start", ctypes.c_size_t), ("end", ctypes.c_size_t), ("tokens", ctypes.c_size_t)]
 
 
 _lock = threading.Lock()
@@ -93,6 +106,10 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.kse_encode_packed.argtypes = [vp, ctypes.c_char_p, vp, sz, vp, sz, p(Stats), p(Error)]
     lib.kse_tokenize.restype = i32
     lib.kse_tokenize.argtypes = [vp, ctypes.c_char_p, sz, p(i32), sz, p(sz), p(Error)]
+    lib.kse_count_tokens.restype = i32
+    lib.kse_count_tokens.argtypes = [vp, ctypes.c_char_p, sz, p(sz), p(Error)]
+    lib.kse_encode_chunks.restype = i32
+    lib.kse_encode_chunks.argtypes = [vp, ctypes.c_char_p, sz, sz, sz, p(Chunk), sz, vp, sz, p(sz), p(Error)]
     for fn in ("kse_dim", "kse_max_tokens"):
         getattr(lib, fn).restype = sz
         getattr(lib, fn).argtypes = [vp]
