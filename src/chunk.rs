@@ -26,12 +26,14 @@ pub(crate) fn sentence_ends(text: &str, ranges: &[(usize, usize)]) -> Vec<usize>
     // First non-whitespace byte at or after a position; positions only grow.
     let mut cursor = 0;
     for b in 1..ranges.len() {
+        // Starts never decrease, so the whitespace skipped for an earlier
+        // token is never scanned again.
         let gap_start = ranges[b - 1].1;
-        cursor = cursor.max(ranges[b].0).max(gap_start);
+        cursor = cursor.max(ranges[b].0);
         while let Some(c) = text[cursor..].chars().next().filter(|c| c.is_whitespace()) {
             cursor += c.len_utf8();
         }
-        let gap = &text[gap_start..cursor];
+        let gap = &text[gap_start..cursor.max(gap_start)];
         if gap.contains(['\n', '\r']) {
             ends.push(b);
             continue;

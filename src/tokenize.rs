@@ -372,14 +372,36 @@ impl TextTokenizer {
                     return Ok(cut_to(ids));
                 }
             } else {
-                // No such space near: accept a cut only if one twice as far
-                // agrees on the ids kept (and on there being more).
+                // No such space near: a long word spans the cut. Accept the
+                // cut only if cuts a few characters further and one twice as
+                // far agree on the ids kept (and on there being more).
                 let a = encode(&text[..floor_char(text, len)])?;
                 if a.len() > room + 8 {
-                    let b = if 2 * len >= text.len() { encode(text)? } else { encode(&text[..floor_char(text, 2 * len)])? };
-                    if b.len() > room && a[..=room] == b[..=room] {
+                    let mut agree = true;
+                    let mut next = floor_char(text, len);
+                    for _ in 0..7 {
+                        next += text[next..].chars().next().map_or(0, char::len_utf8);
+                        let b = encode(&text[..next])?;
+                        agree &= b.len() > room && a[..=room] == b[..=room];
+                    }
+                    let b = encode(&text[..floor_char(text, 2 * len)])?;
+                    if agree && b.len() > room && a[..=room] == b[..=room] {
                         return Ok(cut_to(a));
                     }
+                    // The word's first tokens depend on where it ends (a
+                    // Unigram model splits a run of one character by the
+                    // run's length): read to the end of the word.
+                    match space_cut(text, len, text.len()) {
+                        Some(c) => {
+                            let ids = encode(&text[..c])?;
+                            if ids.len() > room {
+                                return Ok(cut_to(ids));
+                            }
+                            len = 2 * c;
+                        }
+                        None => len = text.len(),
+                    }
+                    continue;
                 }
             }
             len *= 2;

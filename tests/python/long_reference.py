@@ -289,7 +289,9 @@ def sentence_ends(d: Doc) -> list[int]:
         xe = d.ends[b - 1]
         g = data[xe:max(xe, _skip_ws(data, d.starts[b]))]  # empty if t_b starts before t_{b-1} ends
         x = xe  # x = data[:x], trailing closing quotes and brackets removed
-        while (c := next((c for c in _CLOSERS if data.endswith(c, 0, x)), None)) is not None:
+        for _ in range(8):  # at most 8 closers are looked through
+            if (c := next((c for c in _CLOSERS if data.endswith(c, 0, x)), None)) is None:
+                break
             x -= len(c)
         if (b"\n" in g or b"\r" in g or (g and any(data.endswith(c, 0, x) for c in _ENDS_SPACED))
                 or any(data.endswith(c, 0, x) for c in _ENDS_ANY)):

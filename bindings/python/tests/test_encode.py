@@ -55,7 +55,7 @@ def test_stats_count_tokens_and_truncation(kse, encoder):
     total = sum(len(encoder.tokenize(s)) for s in sentences)
     assert stats.tokens == total, "stats.tokens is the sum of each text's token count"
     _, stats = encoder.encode_with_stats(["짧은 문장"])
-    assert stats == (len(encoder.tokenize("짧은 문장")), 0)
+    assert stats == (len(encoder.tokenize("짧은 문장")), 0, 0, 0)
 
 
 def test_tokenize(encoder):
