@@ -81,6 +81,7 @@ test-models: setup-dev
 # The Python reference embeddings every language's agreement test compares against.
 xlang-reference: setup-dev
 	$(VENV_PY) tests/xlang/make_reference.py --model $(MODEL) --out target/xlang
+	$(VENV_PY) tests/xlang/make_long_reference.py --model $(MODEL) --out target/xlang/long
 
 # Everything `cargo test` reads besides the committed files: ONNX Runtime, the
 # library, e5-small, the tiny test models and the Python reference.
