@@ -16,6 +16,7 @@ import "C"
 import (
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,12 +44,24 @@ type Options struct {
 	// model run, which bounds memory; 0 means 512. A text longer than this
 	// runs alone.
 	BatchTokens int
-	// NoTruncate selects what happens to a text longer than MaxTokens.
-	// false (the zero value, and the library's default): the text is cut at
-	// MaxTokens and Stats.Truncated counts it. true: the call fails with
-	// StatusInputTooLong. (This is the C API's kse_options.truncation,
-	// KSE_TRUNCATE or KSE_TRUNCATION_ERROR; it is phrased as a negative so
-	// that the zero value truncates.)
+	// Long selects what happens to a text longer than MaxTokens: LongTruncate
+	// (the zero value, and the library's default) cuts it, LongError fails
+	// the call with StatusInputTooLong, LongWindow encodes it in overlapping
+	// windows (see LongPolicy).
+	Long LongPolicy
+	// WindowOverlap is, under LongWindow, how many tokens consecutive
+	// windows share. 0 means the library's default, 32; since 0 is taken,
+	// WindowOverlapNone asks for windows that share no tokens. It must be
+	// less than the document tokens a window holds (MaxTokens less the
+	// special and prefix tokens: 507 for the default model), else New fails
+	// with StatusInvalidArgument. The other policies ignore it; a negative
+	// value other than WindowOverlapNone is StatusInvalidArgument.
+	WindowOverlap int
+	// NoTruncate is the older spelling of Long: LongError, kept for
+	// compatibility: true makes a text longer than MaxTokens fail the call
+	// with StatusInputTooLong. It may be combined with Long: LongTruncate
+	// (the zero value) or LongError; with LongWindow, New fails with
+	// StatusInvalidArgument.
 	NoTruncate bool
 	// ORTLibrary is the path of the ONNX Runtime shared library to load;
 	// "" searches: $KSE_ORT_LIBRARY, then libonnxruntime.so.1 beside
@@ -61,8 +74,63 @@ type Options struct {
 type Stats struct {
 	// Tokens fed to the model, special tokens included, padding excluded.
 	Tokens int
-	// Truncated is how many texts were cut at MaxTokens.
+	// Truncated is how many texts were cut at MaxTokens (LongTruncate).
 	Truncated int
+	// Windowed is how many texts over MaxTokens were encoded in more than
+	// one window (LongWindow).
+	Windowed int
+	// Windows is how many windows those Windowed texts took together.
+	Windows int
+}
+
+// LongPolicy is what an encoder does with a text longer than MaxTokens (the
+// C API's kse_options.truncation; docs/long-inputs.md defines each exactly).
+type LongPolicy uint32
+
+const (
+	// LongTruncate keeps the first MaxTokens tokens; Stats.Truncated counts
+	// the texts that were cut. The zero value and the library's default. A
+	// huge text costs about as much as one of MaxTokens.
+	LongTruncate LongPolicy = C.KSE_TRUNCATE
+	// LongError fails the call with StatusInputTooLong.
+	LongError LongPolicy = C.KSE_TRUNCATION_ERROR
+	// LongWindow cuts the text into windows of MaxTokens overlapping by
+	// Options.WindowOverlap tokens, runs every window and combines their
+	// vectors into one, each window weighted by the tokens it adds;
+	// Stats.Windowed and Stats.Windows count them.
+	LongWindow LongPolicy = C.KSE_WINDOW
+)
+
+// String is the policy's name as the kse command line spells it
+// ("truncate", "error", "window"), or "LongPolicy(N)".
+func (p LongPolicy) String() string {
+	switch p {
+	case LongTruncate:
+		return "truncate"
+	case LongError:
+		return "error"
+	case LongWindow:
+		return "window"
+	}
+	return "LongPolicy(" + strconv.FormatUint(uint64(p), 10) + ")"
+}
+
+// WindowOverlapNone is the Options.WindowOverlap that asks for windows
+// sharing no tokens (Options.WindowOverlap 0 means the default, 32).
+const WindowOverlapNone = -1
+
+// Chunk is one chunk of a document from EncodeChunks or Chunks.
+type Chunk struct {
+	// Start and End are byte offsets into the document, on UTF-8 character
+	// boundaries, End exclusive: doc[c.Start:c.End] is the chunk's text,
+	// without leading or trailing whitespace.
+	Start, End int
+	// Tokens is the number of ids the model saw for the chunk, special and
+	// prefix tokens included (at most the chunkTokens asked for).
+	Tokens int
+	// Vector is the chunk's embedding, Dim() float32s (nil from Chunks).
+	// The vectors of one call share one allocation.
+	Vector []float32
 }
 
 // Encoder is a loaded model. It is safe for concurrent use by multiple
@@ -127,10 +195,26 @@ func New(opts Options) (*Encoder, error) {
 			*f.dst = C.uint32_t(f.v)
 		}
 	}
+	policy := opts.Long
 	if opts.NoTruncate {
-		co.truncation = C.KSE_TRUNCATION_ERROR
-	} else {
-		co.truncation = C.KSE_TRUNCATE
+		switch policy {
+		case LongTruncate, LongError:
+			policy = LongError
+		default:
+			return nil, &Error{Status: StatusInvalidArgument,
+				Message: "Options.NoTruncate is set with Options.Long " + policy.String() + "; NoTruncate is Long: LongError, use one of them"}
+		}
+	}
+	// Any other value goes to libkse, which names the valid ones.
+	co.truncation = C.kse_truncation(policy)
+	switch {
+	case opts.WindowOverlap == WindowOverlapNone:
+		co.window_overlap = 0
+	case opts.WindowOverlap < 0 || opts.WindowOverlap > math.MaxUint32:
+		return nil, &Error{Status: StatusInvalidArgument,
+			Message: "Options.WindowOverlap is " + strconv.Itoa(opts.WindowOverlap) + "; use 0 (the default, 32), WindowOverlapNone or a positive count"}
+	case opts.WindowOverlap > 0: // 0 keeps kse_options_init's default
+		co.window_overlap = C.uint32_t(opts.WindowOverlap)
 	}
 	if strings.IndexByte(opts.ModelDir, 0) >= 0 || strings.IndexByte(opts.ORTLibrary, 0) >= 0 {
 		return nil, &Error{Status: StatusInvalidArgument, Message: "Options.ModelDir or Options.ORTLibrary contains a NUL byte"}
@@ -238,7 +322,7 @@ type scratch struct {
 	data    []byte
 	offsets []C.size_t
 	stats   C.kse_encode_stats
-	nIDs    C.size_t
+	n       C.size_t // the count kse_tokenize, kse_count_tokens or kse_encode_chunks writes
 	err     C.kse_error
 }
 
@@ -307,19 +391,31 @@ func (e *Encoder) EncodeIntoStats(dst []float32, texts []string) (Stats, error) 
 	if st != C.KSE_OK {
 		return Stats{}, newError(st, &sc.err)
 	}
-	return Stats{Tokens: int(sc.stats.tokens), Truncated: int(sc.stats.truncated)}, nil
+	return Stats{
+		Tokens:    int(sc.stats.tokens),
+		Truncated: int(sc.stats.truncated),
+		Windowed:  int(sc.stats.windowed),
+		Windows:   int(sc.stats.windows),
+	}, nil
+}
+
+// textPtr is a C view of a Go string's bytes, passed with len(text). The
+// bytes hold no Go pointers and libkse only reads them during the call, so
+// they are passed in place (the caller keeps text alive over the call); an
+// empty string is a static non-NULL pointer.
+func textPtr(text string) *C.char {
+	if len(text) == 0 {
+		return C.kse_go_empty_ptr()
+	}
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(text)))
 }
 
 // Tokenize returns the token ids the model sees for text: prefix added,
-// special tokens in place, cut at MaxTokens (or StatusInputTooLong with
-// Options.NoTruncate).
+// special tokens in place, cut at MaxTokens (StatusInputTooLong under
+// LongError; the first window's ids under LongWindow). CountTokens gives the
+// uncut count.
 func (e *Encoder) Tokenize(text string) ([]int32, error) {
-	// A Go string's bytes hold no Go pointers and kse_tokenize only reads
-	// them during the call, so they are passed in place, with their length.
-	ptr := C.kse_go_empty_ptr()
-	if len(text) > 0 {
-		ptr = (*C.char)(unsafe.Pointer(unsafe.StringData(text)))
-	}
+	ptr := textPtr(text)
 	// A token spans at least one byte, plus the prefix and special tokens:
 	// len(text)+16 (at most MaxTokens) is almost always enough; if not, the
 	// first call reports the count and the second uses it.
@@ -335,11 +431,11 @@ func (e *Encoder) Tokenize(text string) ([]int32, error) {
 			return nil, ErrClosed
 		}
 		st := C.kse_tokenize(h, ptr, C.size_t(len(text)),
-			(*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(ids)), &sc.nIDs, &sc.err)
+			(*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(ids)), &sc.n, &sc.err)
 		e.mu.RUnlock()
 		runtime.KeepAlive(e)
 		runtime.KeepAlive(text)
-		n := int(sc.nIDs)
+		n := int(sc.n)
 		switch {
 		case st == C.KSE_OK:
 			return ids[:n:n], nil
@@ -349,4 +445,106 @@ func (e *Encoder) Tokenize(text string) ([]int32, error) {
 			return nil, newError(st, &sc.err)
 		}
 	}
+}
+
+// CountTokens returns how many ids the model would see for text without
+// truncation: prefix and special tokens included, as Tokenize would return
+// them if the model had no token limit, whatever Options.Long is. It runs
+// the tokenizer only, never the model.
+func (e *Encoder) CountTokens(text string) (int, error) {
+	ptr := textPtr(text)
+	sc := scratchPool.Get().(*scratch)
+	defer putScratch(sc)
+	e.mu.RLock()
+	h := e.enc
+	if h == nil {
+		e.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	st := C.kse_count_tokens(h, ptr, C.size_t(len(text)), &sc.n, &sc.err)
+	e.mu.RUnlock()
+	runtime.KeepAlive(e)
+	runtime.KeepAlive(text)
+	if st != C.KSE_OK {
+		return 0, newError(st, &sc.err)
+	}
+	return int(sc.n), nil
+}
+
+// EncodeChunks splits one document into chunks of at most chunkTokens
+// tokens each (special and prefix tokens included; 0 means MaxTokens), cut
+// at sentence ends where it can (. ? ! … before a space, 。？！, line breaks)
+// and at token boundaries where one sentence alone is too long, consecutive
+// chunks sharing overlap tokens, and embeds each chunk: one Chunk per chunk,
+// in document order, with its byte range in doc (doc[c.Start:c.End] is its
+// text), its token count and its vector. docs/long-inputs.md defines the
+// cuts exactly. Options.Long does not apply: every chunk fits the model.
+//
+// An empty or whitespace-only document has no chunks: an empty slice and a
+// nil error. chunkTokens above MaxTokens or not above the special and prefix
+// tokens (5 for the default model), or overlap not below the document
+// tokens a chunk holds (chunkTokens less those), is StatusInvalidArgument;
+// a doc that is not valid UTF-8 is StatusInvalidUTF8.
+func (e *Encoder) EncodeChunks(doc string, chunkTokens, overlap int) ([]Chunk, error) {
+	return e.chunks(doc, chunkTokens, overlap, true)
+}
+
+// Chunks is EncodeChunks without the vectors (every Chunk.Vector is nil):
+// the same ranges and token counts, from the tokenizer alone, without
+// running the model.
+func (e *Encoder) Chunks(doc string, chunkTokens, overlap int) ([]Chunk, error) {
+	return e.chunks(doc, chunkTokens, overlap, false)
+}
+
+func (e *Encoder) chunks(doc string, chunkTokens, overlap int, vectors bool) ([]Chunk, error) {
+	if chunkTokens < 0 || overlap < 0 {
+		return nil, &Error{Status: StatusInvalidArgument,
+			Message: "chunkTokens is " + strconv.Itoa(chunkTokens) + " and overlap " + strconv.Itoa(overlap) + "; neither may be negative"}
+	}
+	ptr, length := textPtr(doc), C.size_t(len(doc))
+	ct, ov := C.size_t(chunkTokens), C.size_t(overlap)
+	sc := scratchPool.Get().(*scratch)
+	defer putScratch(sc)
+	var spans []C.kse_chunk // pointer-free Go memory that C fills
+	var flat []float32
+	e.mu.RLock()
+	h := e.enc
+	if h == nil {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	// The sizing call: chunks = NULL, chunks_capacity = 0 sets the count
+	// (KSE_ERR_BUFFER_TOO_SMALL, or KSE_OK for a document without chunks)
+	// and runs the tokenizer only. The read lock is held over both calls.
+	st := C.kse_encode_chunks(h, ptr, length, ct, ov, nil, 0, nil, 0, &sc.n, &sc.err)
+	n := int(sc.n)
+	if (st == C.KSE_ERR_BUFFER_TOO_SMALL || st == C.KSE_OK) && n > 0 {
+		spans = make([]C.kse_chunk, n)
+		// out = NULL, out_capacity = 0: the ranges only, no model run.
+		var outPtr *C.float
+		if vectors {
+			flat = make([]float32, n*e.dim)
+			outPtr = (*C.float)(unsafe.Pointer(&flat[0]))
+		}
+		st = C.kse_encode_chunks(h, ptr, length, ct, ov, &spans[0], C.size_t(n),
+			outPtr, C.size_t(len(flat)), &sc.n, &sc.err)
+	}
+	e.mu.RUnlock()
+	runtime.KeepAlive(e)
+	runtime.KeepAlive(doc)
+	if st != C.KSE_OK {
+		return nil, newError(st, &sc.err)
+	}
+	if int(sc.n) != n { // the same document gives the same chunks
+		return nil, &Error{Status: StatusInternal,
+			Message: "kse_encode_chunks counted " + strconv.Itoa(n) + " chunks, then wrote " + strconv.Itoa(int(sc.n))}
+	}
+	chunks := make([]Chunk, n)
+	for i, c := range spans {
+		chunks[i] = Chunk{Start: int(c.start), End: int(c.end), Tokens: int(c.tokens)}
+		if vectors {
+			chunks[i].Vector = flat[i*e.dim : (i+1)*e.dim : (i+1)*e.dim]
+		}
+	}
+	return chunks, nil
 }

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,13 +45,26 @@ static size_t dim;
 #define OUT_CAP 4096
 static float out[OUT_CAP];
 
+#define CHUNK_CAP 64
+static kse_chunk chunk_buf[CHUNK_CAP]; /* the chunks kse_encode_chunks writes */
+static const kse_chunk CHUNK_CANARY = {4242, 4242, 4242};
+
 static void fill_canary(void) {
     for (size_t i = 0; i < OUT_CAP; i++) out[i] = CANARY;
+    for (size_t i = 0; i < CHUNK_CAP; i++) chunk_buf[i] = CHUNK_CANARY;
 }
 
-static int canary_intact(void) {
+static int out_intact(void) {
     for (size_t i = 0; i < OUT_CAP; i++)
         if (out[i] != CANARY) return 0;
+    return 1;
+}
+
+/* Neither the vectors nor the chunks were written. */
+static int canary_intact(void) {
+    if (!out_intact()) return 0;
+    for (size_t i = 0; i < CHUNK_CAP; i++)
+        if (memcmp(&chunk_buf[i], &CHUNK_CANARY, sizeof CHUNK_CANARY) != 0) return 0;
     return 1;
 }
 
@@ -246,6 +260,130 @@ static kse_status tok_null_handle(kse_error *e) {
     return kse_tokenize(NULL, "하나", KSE_NUL_TERMINATED, ids, 8, &n, e);
 }
 
+/* long inputs: chunks, token counts, windows (docs/long-inputs.md) */
+static const char DOC[] = "첫 문장이다. 두 번째 문장은 조금 더 길다! 세 번째는 질문일까?\n마지막 줄.";
+static size_t n_chunks;
+static kse_status chunks_call(const char *text, size_t len, size_t tokens, size_t overlap, size_t cap, float *o, size_t ocap,
+                              kse_error *e) {
+    n_chunks = 4242;
+    return kse_encode_chunks(enc, text, len, tokens, overlap, cap ? chunk_buf : NULL, cap, o, ocap, &n_chunks, e);
+}
+static kse_status chunks_ok(kse_error *e) {
+    kse_status s = chunks_call(DOC, KSE_NUL_TERMINATED, 12, 2, CHUNK_CAP, out, OUT_CAP, e);
+    for (size_t i = 0; s == KSE_OK && i < n_chunks; i++) /* inside the text, in order */
+        if (chunk_buf[i].end > strlen(DOC) || chunk_buf[i].start >= chunk_buf[i].end ||
+            (i > 0 && chunk_buf[i].end <= chunk_buf[i - 1].end) || chunk_buf[i].tokens > 12) {
+            snprintf(e->message, sizeof e->message, "chunk %zu out of place", i);
+            s = KSE_ERR_INTERNAL;
+        }
+    return s == KSE_OK && n_chunks < 3 ? KSE_ERR_INTERNAL : s;
+}
+static kse_status chunks_null_count(kse_error *e) {
+    return kse_encode_chunks(enc, DOC, KSE_NUL_TERMINATED, 0, 0, chunk_buf, CHUNK_CAP, out, OUT_CAP, NULL, e);
+}
+static kse_status chunks_bad_utf8(kse_error *e) { return chunks_call("문장 \xed\xa0\x80", KSE_NUL_TERMINATED, 0, 0, CHUNK_CAP, out, OUT_CAP, e); }
+static kse_status chunks_empty(kse_error *e) {
+    kse_status s = chunks_call("", 0, 0, 0, CHUNK_CAP, out, OUT_CAP, e);
+    return s == KSE_OK && n_chunks != 0 ? KSE_ERR_INTERNAL : s;
+}
+static kse_status chunks_null_empty(kse_error *e) {
+    kse_status s = chunks_call(NULL, 0, 0, 0, 0, NULL, 0, e);
+    return s == KSE_OK && n_chunks != 0 ? KSE_ERR_INTERNAL : s;
+}
+static kse_status chunks_blank(kse_error *e) {
+    kse_status s = chunks_call(" \n\t\xe3\x80\x80 ", KSE_NUL_TERMINATED, 0, 0, CHUNK_CAP, out, OUT_CAP, e);
+    return s == KSE_OK && n_chunks != 0 ? KSE_ERR_INTERNAL : s;
+}
+static kse_status chunks_nul(kse_error *e) { return chunks_call("가\0나 다", 11, 0, 0, CHUNK_CAP, out, OUT_CAP, e); }
+static kse_status chunks_too_big(kse_error *e) { return chunks_call(DOC, KSE_NUL_TERMINATED, 513, 0, CHUNK_CAP, out, OUT_CAP, e); }
+static kse_status chunks_no_room(kse_error *e) { return chunks_call(DOC, KSE_NUL_TERMINATED, 5, 0, CHUNK_CAP, out, OUT_CAP, e); }
+static kse_status chunks_overlap(kse_error *e) { return chunks_call(DOC, KSE_NUL_TERMINATED, 12, 7, CHUNK_CAP, out, OUT_CAP, e); }
+static kse_status chunks_sizing(kse_error *e) {
+    kse_status s = chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, 0, NULL, 0, e);
+    return s == KSE_ERR_BUFFER_TOO_SMALL && (n_chunks < 3 || n_chunks > CHUNK_CAP) ? KSE_ERR_INTERNAL : s;
+}
+static kse_status chunks_one_short(kse_error *e) {
+    kse_error probe;
+    chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, 0, NULL, 0, &probe);
+    return chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, n_chunks - 1, out, OUT_CAP, e);
+}
+static kse_status chunks_out_short(kse_error *e) {
+    kse_error probe;
+    chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, 0, NULL, 0, &probe);
+    return chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, CHUNK_CAP, out, n_chunks * dim - 1, e);
+}
+static kse_status chunks_out_null(kse_error *e) { return chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, CHUNK_CAP, NULL, OUT_CAP, e); }
+static kse_status chunks_ranges_only(kse_error *e) {
+    kse_status s = chunks_call(DOC, KSE_NUL_TERMINATED, 12, 0, CHUNK_CAP, NULL, 0, e);
+    if (s == KSE_OK && (!out_intact() || n_chunks < 3 || chunk_buf[0].start != 0)) return KSE_ERR_INTERNAL;
+    out[0] = 0; /* the chunks were written: mark it for run_case */
+    return s;
+}
+static kse_status chunks_10mb(kse_error *e) {
+    size_t cap = 1u << 16;
+    kse_chunk *c = malloc(cap * sizeof *c);
+    size_t n;
+    kse_status s = kse_encode_chunks(enc, ten_mb, KSE_NUL_TERMINATED, 0, 32, c, cap, NULL, 0, &n, e);
+    for (size_t i = 1; s == KSE_OK && i < n; i++)
+        if (c[i].start <= c[i - 1].start || c[i].end <= c[i - 1].end || c[i].end > strlen(ten_mb)) s = KSE_ERR_INTERNAL;
+    if (s == KSE_OK && n < 1000) s = KSE_ERR_INTERNAL;
+    free(c);
+    out[0] = 0;
+    return s;
+}
+static kse_status count_null(kse_error *e) { return kse_count_tokens(enc, DOC, KSE_NUL_TERMINATED, NULL, e); }
+static kse_status count_bad_utf8(kse_error *e) {
+    size_t n;
+    return kse_count_tokens(enc, "\xc0\xaf", KSE_NUL_TERMINATED, &n, e);
+}
+static kse_status count_10mb(kse_error *e) {
+    size_t n = 0;
+    kse_status s = kse_count_tokens(enc, ten_mb, KSE_NUL_TERMINATED, &n, e);
+    return s == KSE_OK && n < 1000000 ? KSE_ERR_INTERNAL : s;
+}
+static kse_status window_overlap_too_big(kse_error *e) {
+    kse_options o = tiny_options();
+    o.truncation = KSE_WINDOW;
+    o.window_overlap = 507; /* 512 max tokens less 5 special and prefix tokens */
+    kse_encoder *w = NULL;
+    kse_status s = kse_create(&o, &w, e);
+    kse_free(w);
+    return s;
+}
+static kse_status window_10mb(kse_error *e) {
+    kse_options o = tiny_options();
+    o.truncation = KSE_WINDOW;
+    kse_encoder *w;
+    kse_status s = kse_create(&o, &w, e);
+    if (s != KSE_OK) return s;
+    const char *t[] = {"짧은 문장", ten_mb};
+    kse_encode_stats st;
+    s = kse_encode(w, t, NULL, 2, out, OUT_CAP, &st, e);
+    kse_free(w);
+    if (s == KSE_OK && (st.windowed != 1 || st.windows < 1000 || st.truncated != 0)) {
+        snprintf(e->message, sizeof e->message, "stats: %zu windowed, %zu windows", st.windowed, st.windows);
+        return KSE_ERR_INTERNAL;
+    }
+    return s;
+}
+/* A program built against the kse 0.1 header: its kse_options is the first
+ * layout and its kse_encode_stats has two fields; kse writes no more. */
+static kse_status stats_v1_not_overrun(kse_error *e) {
+    kse_options o = tiny_options();
+    o.struct_size = (uint32_t)offsetof(kse_options, window_overlap);
+    kse_encoder *old;
+    kse_status s = kse_create(&o, &old, e);
+    if (s != KSE_OK) return s;
+    size_t stats[4] = {7, 7, 4242, 4242};
+    s = kse_encode(old, TWO, NULL, 2, out, OUT_CAP, (kse_encode_stats *)stats, e);
+    kse_free(old);
+    if (s == KSE_OK && (stats[2] != 4242 || stats[3] != 4242 || stats[0] == 7)) {
+        snprintf(e->message, sizeof e->message, "a 2-field stats struct was overrun");
+        return KSE_ERR_INTERNAL;
+    }
+    return s;
+}
+
 /* handles */
 static kse_status enc_freed_handle(kse_error *e) {
     kse_options o = tiny_options();
@@ -303,6 +441,11 @@ static kse_status create_size_big(kse_error *e) { return create_size(sizeof(kse_
 static kse_status create_reserved(kse_error *e) {
     kse_options o = tiny_options();
     o.reserved = 1;
+    return kse_create(&o, &created, e);
+}
+static kse_status create_reserved2(kse_error *e) {
+    kse_options o = tiny_options();
+    o.reserved2 = 1;
     return kse_create(&o, &created, e);
 }
 static kse_status create_bad_truncation(kse_error *e) {
@@ -455,6 +598,28 @@ int main(int argc, char **argv) {
         {"tokenize: NULL count pointer", tok_null_out_count, KSE_ERR_INVALID_ARGUMENT, "n_ids", 0},
         {"tokenize: overlong '/'", tok_bad_utf8, KSE_ERR_INVALID_UTF8, "offset 0", 0},
         {"tokenize: NULL handle", tok_null_handle, KSE_ERR_INVALID_ARGUMENT, "handle is NULL", 0},
+        {"chunks: sentence chunks of 12 tokens", chunks_ok, KSE_OK, NULL, 1},
+        {"chunks: NULL n_chunks", chunks_null_count, KSE_ERR_INVALID_ARGUMENT, "n_chunks", 0},
+        {"chunks: surrogate in the document", chunks_bad_utf8, KSE_ERR_INVALID_UTF8, "offset 7", 0},
+        {"chunks: empty document", chunks_empty, KSE_OK, NULL, 0},
+        {"chunks: NULL empty document, NULL buffers", chunks_null_empty, KSE_OK, NULL, 0},
+        {"chunks: whitespace-only document", chunks_blank, KSE_OK, NULL, 0},
+        {"chunks: NUL byte inside, explicit length", chunks_nul, KSE_OK, NULL, 1},
+        {"chunks: chunk_tokens over max tokens", chunks_too_big, KSE_ERR_INVALID_ARGUMENT, "max tokens (512)", 0},
+        {"chunks: chunk_tokens = special + prefix", chunks_no_room, KSE_ERR_INVALID_ARGUMENT, "take 5", 0},
+        {"chunks: overlap >= text tokens per chunk", chunks_overlap, KSE_ERR_INVALID_ARGUMENT, "overlap 7", 0},
+        {"chunks: sizing call (NULL, 0)", chunks_sizing, KSE_ERR_BUFFER_TOO_SMALL, "chunks", 0},
+        {"chunks: chunk array one short", chunks_one_short, KSE_ERR_BUFFER_TOO_SMALL, "chunks_capacity", 0},
+        {"chunks: output one float short", chunks_out_short, KSE_ERR_BUFFER_TOO_SMALL, "need", 0},
+        {"chunks: NULL output with a capacity", chunks_out_null, KSE_ERR_INVALID_ARGUMENT, "out", 0},
+        {"chunks: ranges only (out NULL, 0)", chunks_ranges_only, KSE_OK, NULL, 1},
+        {"chunks: 10 MB document, ranges only", chunks_10mb, KSE_OK, NULL, 1},
+        {"count_tokens: NULL count pointer", count_null, KSE_ERR_INVALID_ARGUMENT, "n_tokens", 0},
+        {"count_tokens: overlong '/'", count_bad_utf8, KSE_ERR_INVALID_UTF8, "offset 0", 0},
+        {"count_tokens: 10 MB text", count_10mb, KSE_OK, NULL, 0},
+        {"window: overlap >= window (create)", window_overlap_too_big, KSE_ERR_INVALID_ARGUMENT, "window_overlap", 0},
+        {"window: 10 MB text in windows, counted", window_10mb, KSE_OK, NULL, 1},
+        {"stats: kse 0.1 caller's struct not overrun", stats_v1_not_overrun, KSE_OK, NULL, 1},
     };
     for (size_t i = 0; i < sizeof encode_cases / sizeof *encode_cases; i++) run_case(&encode_cases[i]);
 
@@ -496,6 +661,7 @@ int main(int argc, char **argv) {
         {"create: struct_size 8 (unknown)", create_size_small, KSE_ERR_UNSUPPORTED_VERSION, "struct_size", 0},
         {"create: struct_size larger than known", create_size_big, KSE_ERR_UNSUPPORTED_VERSION, "struct_size", 0},
         {"create: reserved field set", create_reserved, KSE_ERR_INVALID_ARGUMENT, "reserved", 0},
+        {"create: reserved2 field set", create_reserved2, KSE_ERR_INVALID_ARGUMENT, "reserved2", 0},
         {"create: unknown truncation mode", create_bad_truncation, KSE_ERR_INVALID_ARGUMENT, "truncation", 0},
         {"create: 0 sessions", create_zero_sessions, KSE_ERR_INVALID_ARGUMENT, "sessions", 0},
         {"create: model directory missing", create_missing, KSE_ERR_MODEL_NOT_FOUND, "does-not-exist", 0},

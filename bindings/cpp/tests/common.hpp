@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <iterator>
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +37,9 @@ inline fs::path model_dir() { return env_or("KSE_MODEL_DIR", fs::path(KSE_REPO_D
 inline fs::path tiny_dir() { return env_or("KSE_TEST_MODELS", fs::path(KSE_REPO_DIR) / "target/test-models") / "tiny-e5"; }
 /// sentences.txt and reference.f32 of the cross-language test.
 inline fs::path xlang_dir() { return fs::path(KSE_REPO_DIR) / "target/xlang"; }
+/// The long-input reference (tests/xlang/make_long_reference.py): doc{i}.txt,
+/// params.txt, counts.txt, windows.txt, window.f32, chunks.tsv, chunks.f32.
+inline fs::path long_dir() { return xlang_dir() / "long"; }
 
 /// Checks every input the tests read; prints the setup command for a missing one.
 inline bool prerequisites_present() {
@@ -47,6 +53,8 @@ inline bool prerequisites_present() {
         {tiny_dir() / "kse.json", "make test-models"},
         {xlang_dir() / "sentences.txt", "make xlang-reference"},
         {xlang_dir() / "reference.f32", "make xlang-reference"},
+        {long_dir() / "params.txt", "make xlang-reference"},
+        {long_dir() / "chunks.f32", "make xlang-reference"},
     };
     bool ok = true;
     for (const Need& n : needs) {
@@ -73,6 +81,25 @@ inline std::vector<std::string_view> lines(std::string_view text) {
         if (nl == std::string_view::npos) break;
         text.remove_prefix(nl + 1);
     }
+    return out;
+}
+
+/// The key=value lines of a text (params.txt).
+inline std::map<std::string, std::string> key_values(std::string_view text) {
+    std::map<std::string, std::string> out;
+    for (std::string_view l : lines(text)) {
+        const std::size_t eq = l.find('=');
+        if (eq != std::string_view::npos) out.emplace(std::string(l.substr(0, eq)), std::string(l.substr(eq + 1)));
+    }
+    return out;
+}
+
+/// A file of little-endian float32 values (read on a little-endian host).
+inline std::vector<float> read_f32(const fs::path& p) {
+    const std::string bytes = slurp(p);
+    if (bytes.size() % sizeof(float) != 0) throw std::runtime_error(p.string() + ": not a whole number of float32");
+    std::vector<float> out(bytes.size() / sizeof(float));
+    if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
     return out;
 }
 

@@ -9,6 +9,15 @@
  *
  *   kse::Encoder named("models/kse-ko-small");     // or a model directory
  *
+ * Long inputs (docs/long-inputs.md). A text over max_tokens() tokens is cut
+ * by default (Options::long_inputs = kse::Long::truncate); Long::error
+ * refuses it, and Long::window encodes it whole as one vector from windows
+ * sharing Options::window_overlap tokens. For documents:
+ *
+ *   std::size_t n = enc.count_tokens(doc);         // exact, no model run
+ *   for (const kse::Chunk& c : enc.encode_chunks(doc, 128, 16))
+ *       use(c.text(doc), c.vector);                // doc.substr(c.start, c.end - c.start)
+ *
  * The default model (kse::default_model, or an Encoder constructed from
  * Options alone) is found by libkse: the directory in $KSE_MODEL_DIR if set,
  * else models/kse-ko-small of the build tree or share/kse/models/kse-ko-small
@@ -24,7 +33,8 @@
  * is "KSE_ERR_NAME: message".
  *
  * Threading: like the C API. The const member functions of kse::Encoder
- * (encode, tokenize, dim, max_tokens, model_name) may be called from any
+ * (encode, tokenize, count_tokens, chunks, encode_chunks, dim, max_tokens,
+ * model_name) may be called from any
  * number of threads at once on one encoder; up to Options::sessions encodes
  * run in parallel and the others wait. Constructing, moving into, resetting
  * or destroying an encoder must not overlap any other use of that encoder.
@@ -94,6 +104,21 @@ private:
     std::size_t message_offset_;
 };
 
+/// What an encoder does with a text longer than its max tokens
+/// (Options::long_inputs; docs/long-inputs.md defines each exactly).
+enum class Long : std::uint32_t {
+    /// Keep the first max_tokens() tokens; Stats::truncated counts the texts
+    /// cut. The default.
+    truncate = KSE_TRUNCATE,
+    /// Throw kse::Error with KSE_ERR_INPUT_TOO_LONG.
+    error = KSE_TRUNCATION_ERROR,
+    /// Encode the whole text as windows of max tokens sharing
+    /// Options::window_overlap tokens, combined into one vector (each
+    /// window weighted by the tokens it adds); Stats::windowed and
+    /// Stats::windows count them.
+    window = KSE_WINDOW,
+};
+
 /// Options for kse::Encoder; the defaults are the C library's.
 struct Options {
     /// ONNX Runtime intra-op threads per session; 0 = the machine's cores
@@ -104,12 +129,23 @@ struct Options {
     /// Upper bound on (texts in a batch) x (longest text's tokens) per model
     /// run; 0 keeps the library's default (512).
     std::uint32_t batch_tokens = 0;
-    /// true: texts longer than max_tokens() are cut (Stats::truncated counts
-    /// them); false: encoding them throws KSE_ERR_INPUT_TOO_LONG.
+    /// The older spelling of long_inputs, kept so that existing code
+    /// compiles: false means Long::error when long_inputs is left at
+    /// Long::truncate. false together with Long::window is contradictory and
+    /// makes the constructor throw KSE_ERR_INVALID_ARGUMENT.
     bool truncate = true;
     /// ONNX Runtime library to load; empty = libkse's own search
     /// (KSE_ORT_LIBRARY, then beside libkse.so, then the system path).
     std::filesystem::path ort_library;
+    // The fields below were added with long-input support, after the others
+    // so that aggregate initialisation written before them still compiles.
+    /// What to do with texts longer than max_tokens(): cut them (the
+    /// default), throw KSE_ERR_INPUT_TOO_LONG, or encode them in windows.
+    Long long_inputs = Long::truncate;
+    /// Under Long::window: tokens consecutive windows share. Must be less
+    /// than max_tokens() minus the special and prefix tokens (507 for the
+    /// default model), else the constructor throws KSE_ERR_INVALID_ARGUMENT.
+    std::uint32_t window_overlap = 32;
 };
 
 /// Selects libkse's default model (kse-ko-small) in kse::Encoder's
@@ -126,6 +162,28 @@ struct Stats {
     std::size_t tokens = 0;
     /// Texts cut at the model's max tokens.
     std::size_t truncated = 0;
+    /// Texts over max tokens encoded in windows (Long::window).
+    std::size_t windowed = 0;
+    /// Windows those texts took.
+    std::size_t windows = 0;
+};
+
+/// One chunk of a document from Encoder::encode_chunks or Encoder::chunks:
+/// bytes [start, end) of the document (on UTF-8 character boundaries),
+/// the ids the model sees for it and its embedding.
+struct Chunk {
+    /// Offset of the chunk's first byte in the document.
+    std::size_t start = 0;
+    /// Offset just past its last byte.
+    std::size_t end = 0;
+    /// Ids of the chunk's model row, special and prefix tokens included.
+    std::size_t tokens = 0;
+    /// Its embedding (dim() floats); empty from Encoder::chunks.
+    std::vector<float> vector;
+
+    /// The chunk's text in `document` (the one it was cut from):
+    /// document.substr(start, end - start).
+    std::string_view text(std::string_view document) const { return document.substr(start, end - start); }
 };
 
 /// A read-only view of one embedding (dim() floats), valid while the
@@ -215,6 +273,9 @@ inline double cosine(RowView a, RowView b) {
 }
 
 namespace detail {
+
+/// A text's bytes for the C API: never NULL (an empty view may have no data).
+inline const char* bytes(std::string_view text) noexcept { return text.data() != nullptr ? text.data() : ""; }
 
 inline void check(Status status, const kse_error& err) {
     if (status == KSE_OK) return;
@@ -341,12 +402,13 @@ public:
     }
 
     /// Token ids the model sees for text (prefix and special tokens
-    /// included, cut at max_tokens(); with Options::truncate false an
-    /// over-long text throws KSE_ERR_INPUT_TOO_LONG).
+    /// included, cut at max_tokens(); under Long::error an over-long text
+    /// throws KSE_ERR_INPUT_TOO_LONG, under Long::window these are the first
+    /// window's ids).
     std::vector<std::int32_t> tokenize(std::string_view text) const {
         const kse_encoder* e = live();
         std::vector<std::int32_t> ids(kse_max_tokens(e));
-        const char* p = text.data() != nullptr ? text.data() : "";
+        const char* p = detail::bytes(text);
         for (;;) {
             std::size_t n = 0;
             kse_error err{};
@@ -359,6 +421,38 @@ public:
             ids.resize(n);
             return ids;
         }
+    }
+
+    /// How many ids the model would see for text without truncation
+    /// (prefix and special tokens included). Runs only the tokenizer.
+    std::size_t count_tokens(std::string_view text) const {
+        const kse_encoder* e = live();
+        std::size_t n = 0;
+        kse_error err{};
+        detail::check(kse_count_tokens(e, detail::bytes(text), text.size(), &n, &err), err);
+        return n;
+    }
+
+    /// Splits a UTF-8 document into chunks of at most chunk_tokens tokens
+    /// each (special and prefix tokens included; 0 = max_tokens()), at
+    /// sentence ends where it can and at token boundaries where a sentence
+    /// alone is too long, consecutive chunks sharing `overlap` tokens, and
+    /// embeds each chunk (docs/long-inputs.md defines the cuts exactly).
+    /// Offsets are bytes of `document`: chunk.text(document) is its text.
+    /// An empty or whitespace-only document has no chunks. Throws
+    /// kse::Error: KSE_ERR_INVALID_ARGUMENT when chunk_tokens is above
+    /// max_tokens() or leaves no room for the document's tokens after the
+    /// special and prefix tokens, or when overlap is not below that room;
+    /// KSE_ERR_INVALID_UTF8.
+    std::vector<Chunk> encode_chunks(std::string_view document, std::size_t chunk_tokens = 0,
+                                     std::size_t overlap = 0) const {
+        return chunk(document, chunk_tokens, overlap, true);
+    }
+
+    /// The chunks encode_chunks would give, without their vectors: byte
+    /// ranges and token counts only (the tokenizer runs, the model does not).
+    std::vector<Chunk> chunks(std::string_view document, std::size_t chunk_tokens = 0, std::size_t overlap = 0) const {
+        return chunk(document, chunk_tokens, overlap, false);
     }
 
 private:
@@ -374,7 +468,16 @@ private:
         o.intra_threads = options.threads;
         o.sessions = options.sessions;
         if (options.batch_tokens != 0) o.batch_tokens = options.batch_tokens;
-        o.truncation = options.truncate ? KSE_TRUNCATE : KSE_TRUNCATION_ERROR;
+        Long policy = options.long_inputs;
+        if (!options.truncate) {
+            if (policy == Long::window)
+                throw Error(KSE_ERR_INVALID_ARGUMENT,
+                            "kse::Options: truncate = false contradicts long_inputs = kse::Long::window "
+                            "(set long_inputs alone)");
+            policy = Long::error;
+        }
+        o.truncation = static_cast<kse_truncation>(policy);
+        o.window_overlap = options.window_overlap;
         kse_error err{};
         st = kse_create(&o, &enc_, &err);
         detail::check(st, err);
@@ -413,7 +516,45 @@ private:
         kse_error err{};
         const Status st = kse_encode(e, t.ptrs.data(), t.lengths.data(), n, out, capacity, &stats, &err);
         detail::check(st, err);
-        return Stats{stats.tokens, stats.truncated};
+        return Stats{stats.tokens, stats.truncated, stats.windowed, stats.windows};
+    }
+
+    std::vector<Chunk> chunk(std::string_view document, std::size_t chunk_tokens, std::size_t overlap,
+                             bool vectors) const {
+        const kse_encoder* e = live();
+        const std::size_t d = kse_dim(e);
+        const char* p = detail::bytes(document);
+        // Sizing call: the number of chunks (tokenizer only, no model run).
+        std::size_t n = 0;
+        kse_error err{};
+        Status st = kse_encode_chunks(e, p, document.size(), chunk_tokens, overlap, nullptr, 0, nullptr, 0, &n, &err);
+        if (st != KSE_ERR_BUFFER_TOO_SMALL) detail::check(st, err);
+        std::vector<kse_chunk> ranges;
+        std::vector<float> out;
+        while (n > 0) {
+            if (vectors && d != 0 && n > std::numeric_limits<std::size_t>::max() / sizeof(float) / d)
+                throw Error(KSE_ERR_INVALID_ARGUMENT, "kse::Encoder::encode_chunks: too many chunks for one buffer");
+            ranges.resize(n);
+            if (vectors) out.resize(n * d);
+            err = kse_error{};
+            st = kse_encode_chunks(e, p, document.size(), chunk_tokens, overlap, ranges.data(), ranges.size(),
+                                   vectors ? out.data() : nullptr, vectors ? out.size() : 0, &n, &err);
+            // The count cannot change for the same text; resize and retry if it ever does.
+            if (st == KSE_ERR_BUFFER_TOO_SMALL && n > ranges.size()) continue;
+            detail::check(st, err);
+            break;
+        }
+        std::vector<Chunk> result(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            result[i].start = ranges[i].start;
+            result[i].end = ranges[i].end;
+            result[i].tokens = ranges[i].tokens;
+            if (vectors) {
+                const float* row = out.data() + i * d;
+                result[i].vector.assign(row, row + d);
+            }
+        }
+        return result;
     }
 
     kse_encoder* enc_ = nullptr;

@@ -121,7 +121,8 @@ JNIEXPORT jlong JNICALL Java_dev_kse_Native_heapInUse(JNIEnv *env, jclass cls) {
 JNIEXPORT jint JNICALL Java_dev_kse_Native_create(JNIEnv *env, jclass cls, jbyteArray model_dir,
                                                   jbyteArray ort_library, jint intra_threads,
                                                   jint sessions, jint batch_tokens, jint truncation,
-                                                  jlongArray handle_out, jbyteArray err_out) {
+                                                  jint window_overlap, jlongArray handle_out,
+                                                  jbyteArray err_out) {
     (void)cls;
     kse_options opts;
     kse_status status = KSE_OPTIONS_INIT(&opts);
@@ -146,6 +147,7 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_create(JNIEnv *env, jclass cls, jbyte
     if (sessions >= 0) opts.sessions = (uint32_t)sessions;
     if (batch_tokens >= 0) opts.batch_tokens = (uint32_t)batch_tokens;
     if (truncation >= 0) opts.truncation = (kse_truncation)truncation;
+    if (window_overlap >= 0) opts.window_overlap = (uint32_t)window_overlap;
     opts.model_dir = dir;
     opts.ort_library_path = ort;
 
@@ -232,7 +234,8 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_encodePacked(JNIEnv *env, jclass cls,
         return -1;
     }
 
-    kse_encode_stats stats = {0, 0};
+    kse_encode_stats stats;
+    memset(&stats, 0, sizeof stats);
     kse_error err;
     kse_status status = kse_encode_packed(as_encoder(handle), bytes, offs, n, vectors,
                                           (size_t)out_len, &stats, &err);
@@ -243,9 +246,12 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_encodePacked(JNIEnv *env, jclass cls,
         size_t written = n * kse_dim(as_encoder(handle));
         if (written > (size_t)out_len) written = (size_t)out_len;
         (*env)->SetFloatArrayRegion(env, out, 0, (jsize)written, vectors);
-        if (stats_out != NULL && (*env)->GetArrayLength(env, stats_out) >= 2) {
-            jlong s[2] = {(jlong)stats.tokens, (jlong)stats.truncated};
-            (*env)->SetLongArrayRegion(env, stats_out, 0, 2, s);
+        if (stats_out != NULL) {
+            /* tokens, truncated, windowed, windows: as many as the array holds. */
+            jlong s[4] = {(jlong)stats.tokens, (jlong)stats.truncated, (jlong)stats.windowed,
+                          (jlong)stats.windows};
+            jsize m = (*env)->GetArrayLength(env, stats_out);
+            (*env)->SetLongArrayRegion(env, stats_out, 0, m < 4 ? m : 4, s);
         }
     } else {
         put_error(env, err_out, &err);
@@ -286,5 +292,103 @@ JNIEXPORT jint JNICALL Java_dev_kse_Native_tokenize(JNIEnv *env, jclass cls, jlo
         put_error(env, err_out, &err);
     }
     free(ids);
+    return status;
+}
+
+JNIEXPORT jint JNICALL Java_dev_kse_Native_countTokens(JNIEnv *env, jclass cls, jlong handle,
+                                                       jbyteArray text, jlongArray count_out,
+                                                       jbyteArray err_out) {
+    (void)cls;
+    if (text == NULL || count_out == NULL || (*env)->GetArrayLength(env, count_out) < 1)
+        return fail(env, err_out, KSE_ERR_INVALID_ARGUMENT, "kse_jni: text and count are required");
+    jsize len = 0;
+    char *bytes = copy_bytes(env, text, &len);
+    if (bytes == NULL) return -1;
+    size_t n = 0;
+    kse_error err;
+    kse_status status = kse_count_tokens(as_encoder(handle), bytes, (size_t)len, &n, &err);
+    free(bytes);
+    if (status == KSE_OK) {
+        jlong count = (jlong)n;
+        (*env)->SetLongArrayRegion(env, count_out, 0, 1, &count);
+    } else {
+        put_error(env, err_out, &err);
+    }
+    return status;
+}
+
+/* kse_encode_chunks. chunks_out (may be NULL: capacity 0) receives
+   start, end, tokens for each chunk, so it holds 3 * capacity longs; out (may
+   be NULL: ranges only, no model run) receives n * dim floats. count_out[0]
+   is set whenever the library sets *n_chunks (success or buffer too small). */
+JNIEXPORT jint JNICALL Java_dev_kse_Native_encodeChunks(JNIEnv *env, jclass cls, jlong handle,
+                                                        jbyteArray text, jlong chunk_tokens,
+                                                        jlong overlap, jlongArray chunks_out,
+                                                        jfloatArray out, jlongArray count_out,
+                                                        jbyteArray err_out) {
+    (void)cls;
+    if (text == NULL || count_out == NULL || (*env)->GetArrayLength(env, count_out) < 1)
+        return fail(env, err_out, KSE_ERR_INVALID_ARGUMENT, "kse_jni: text and count are required");
+    if (chunk_tokens < 0 || overlap < 0)
+        return fail(env, err_out, KSE_ERR_INVALID_ARGUMENT, "kse_jni: chunk_tokens and overlap must be >= 0");
+    size_t capacity = chunks_out == NULL ? 0 : (size_t)(*env)->GetArrayLength(env, chunks_out) / 3;
+    jsize out_len = out == NULL ? 0 : (*env)->GetArrayLength(env, out);
+    kse_chunk *chunks = NULL;
+    float *vectors = NULL;
+    if (capacity > 0) {
+        chunks = malloc(capacity * sizeof *chunks);
+        if (chunks == NULL) {
+            throw_oom(env, "kse_jni: cannot allocate the chunk buffer");
+            return -1;
+        }
+    }
+    if (out != NULL) {
+        vectors = malloc(out_len > 0 ? (size_t)out_len * sizeof *vectors : 1);
+        if (vectors == NULL) {
+            free(chunks);
+            throw_oom(env, "kse_jni: cannot allocate the vector buffer");
+            return -1;
+        }
+    }
+    jsize len = 0;
+    char *bytes = copy_bytes(env, text, &len);
+    if (bytes == NULL) {
+        free(chunks);
+        free(vectors);
+        return -1;
+    }
+    size_t n = 0;
+    kse_error err;
+    kse_status status = kse_encode_chunks(as_encoder(handle), bytes, (size_t)len, (size_t)chunk_tokens,
+                                          (size_t)overlap, chunks, capacity, vectors, (size_t)out_len, &n,
+                                          &err);
+    free(bytes);
+    if (status == KSE_OK || status == KSE_ERR_BUFFER_TOO_SMALL) {
+        jlong count = (jlong)n;
+        (*env)->SetLongArrayRegion(env, count_out, 0, 1, &count);
+    }
+    if (status == KSE_OK) {
+        /* Only what the library wrote: n chunks and, with out, n * dim floats. */
+        size_t copied = n < capacity ? n : capacity;
+        jlong buf[3 * 128];
+        for (size_t i = 0; i < copied; i += 128) {
+            size_t m = copied - i < 128 ? copied - i : 128;
+            for (size_t k = 0; k < m; k++) {
+                buf[3 * k] = (jlong)chunks[i + k].start;
+                buf[3 * k + 1] = (jlong)chunks[i + k].end;
+                buf[3 * k + 2] = (jlong)chunks[i + k].tokens;
+            }
+            (*env)->SetLongArrayRegion(env, chunks_out, (jsize)(3 * i), (jsize)(3 * m), buf);
+        }
+        if (out != NULL) {
+            size_t written = n * kse_dim(as_encoder(handle));
+            if (written > (size_t)out_len) written = (size_t)out_len;
+            (*env)->SetFloatArrayRegion(env, out, 0, (jsize)written, vectors);
+        }
+    } else {
+        put_error(env, err_out, &err);
+    }
+    free(chunks);
+    free(vectors);
     return status;
 }

@@ -13,8 +13,16 @@ import java.util.Arrays;
  * @param dim       floats per vector
  * @param tokens    tokens fed to the model, special tokens included
  * @param truncated texts cut at the model's max tokens
+ * @param windowed  texts over max tokens encoded in windows ({@link Truncation#WINDOW})
+ * @param windows   windows those texts took
  */
-public record Embeddings(float[] data, int count, int dim, long tokens, long truncated) {
+public record Embeddings(float[] data, int count, int dim, long tokens, long truncated, long windowed,
+                         long windows) {
+    /** Without window counts (both 0), as before {@link Truncation#WINDOW} existed. */
+    public Embeddings(float[] data, int count, int dim, long tokens, long truncated) {
+        this(data, count, dim, tokens, truncated, 0, 0);
+    }
+
     /** A copy of row {@code i}. */
     public float[] row(int i) {
         if (i < 0 || i >= count) {

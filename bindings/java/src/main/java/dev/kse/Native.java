@@ -29,7 +29,7 @@ final class Native {
 
     /** Negative option values keep the library's defaults; a null modelDir loads the default model. */
     static native int create(byte[] modelDir, byte[] ortLibrary, int intraThreads, int sessions,
-                             int batchTokens, int truncation, long[] handleOut, byte[] err);
+                             int batchTokens, int truncation, int windowOverlap, long[] handleOut, byte[] err);
 
     static native void free(long handle);
 
@@ -42,9 +42,22 @@ final class Native {
     /**
      * Texts are data[offsets[i]] .. data[offsets[i+1]] (data may run past
      * offsets[n]: only that much is copied); out must hold n * dim floats.
+     * statsOut receives tokens, truncated, windowed, windows (as many as it holds).
      */
     static native int encodePacked(long handle, byte[] data, long[] offsets, float[] out,
                                    long[] statsOut, byte[] err);
 
     static native int tokenize(long handle, byte[] text, int[] idsOut, long[] countOut, byte[] err);
+
+    /** kse_count_tokens: countOut[0] receives the count. */
+    static native int countTokens(long handle, byte[] text, long[] countOut, byte[] err);
+
+    /**
+     * kse_encode_chunks. chunksOut (null: capacity 0) receives start, end,
+     * tokens per chunk (3 longs each); out (null: ranges only, no model run)
+     * receives n * dim floats; countOut[0] receives the number of chunks on
+     * success and on BUFFER_TOO_SMALL.
+     */
+    static native int encodeChunks(long handle, byte[] text, long chunkTokens, long overlap, long[] chunksOut,
+                                   float[] out, long[] countOut, byte[] err);
 }
