@@ -639,3 +639,87 @@ fn import_tfhub_runs_its_tool_and_passes_its_exit_status_through() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("kse: error: cannot run /nonexistent/python3") && stderr.contains("make setup-tfhub"), "{stderr}");
 }
+
+/// A document of about 2,000 tiny-e5 tokens: the test sentences in
+/// paragraphs, with line breaks.
+fn long_document() -> String {
+    let s = sentences();
+    (0..12).map(|k| s.iter().skip(k).step_by(3).cloned().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n")
+}
+
+#[test]
+fn long_inputs_window_chunks_and_token_counts_equal_the_library() {
+    let dir = temp_dir("long");
+    let model = tiny("tiny-e5");
+    let doc = long_document();
+    let lines = vec!["짧은 문장 하나.".to_owned(), doc.replace('\n', " ")];
+    let input = write_input(&dir, "lines", &lines);
+    let lib = library(&model);
+
+    // kse tokens: the library's counts, one per line.
+    let counts = String::from_utf8(ok(&["--model", &model, "tokens", s(&input)])).unwrap();
+    let want: Vec<String> = lines.iter().map(|t| lib.count_tokens(t).unwrap().to_string()).collect();
+    assert_eq!(counts.lines().collect::<Vec<_>>(), want);
+    assert!(lib.count_tokens(&lines[1]).unwrap() > 1500);
+
+    // kse encode --long window: the library under Truncation::Window.
+    let mut o = EncoderOptions::new(model.as_str());
+    o.ort_library = Some(ort_library());
+    o.intra_threads = 1;
+    o.truncation = kse::Truncation::Window;
+    o.window_overlap = 16;
+    let windowed = Encoder::new(o).unwrap();
+    let got = floats(&ok(&["--model", &model, "--threads", "1", "--long", "window", "--window-overlap", "16", "encode", s(&input), "--format", "f32"]));
+    assert_bits_eq(&got, &windowed.encode(&lines).unwrap(), "encode --long window");
+    let truncated = floats(&ok(&["--model", &model, "--threads", "1", "encode", s(&input), "--format", "f32"]));
+    assert_ne!(got[lib.dim()..], truncated[lib.dim()..], "the long line's vector differs from its truncated one");
+
+    // kse chunk, jsonl: the library's chunks, their text, their vectors.
+    let path = dir.join("doc.txt");
+    std::fs::write(&path, &doc).unwrap();
+    let opts = kse::ChunkOptions { tokens: 64, overlap: 8 };
+    let (chunks, vectors) = lib.encode_chunks(&doc, opts).unwrap();
+    assert!(chunks.len() > 20);
+    let out = String::from_utf8(ok(&["--model", &model, "--threads", "1", "chunk", s(&path), "--tokens", "64", "--overlap", "8"])).unwrap();
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), chunks.len());
+    for (i, (r, c)) in rows.iter().zip(&chunks).enumerate() {
+        assert_eq!((r["chunk"].as_u64(), r["start"].as_u64(), r["end"].as_u64()), (Some(i as u64), Some(c.start as u64), Some(c.end as u64)));
+        assert_eq!(r["tokens"].as_u64(), Some(c.tokens as u64));
+        assert_eq!(r["text"].as_str(), Some(&doc[c.start..c.end]));
+        let e: Vec<f32> = r["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        assert_bits_eq(&e, &vectors[i * lib.dim()..(i + 1) * lib.dim()], "chunk embedding");
+    }
+    let no_vectors = String::from_utf8(ok(&["--model", &model, "chunk", s(&path), "--tokens", "64", "--overlap", "8", "--no-embeddings"])).unwrap();
+    assert!(no_vectors.lines().count() == chunks.len() && !no_vectors.contains("embedding"));
+
+    // kse chunk, npy plus a tsv of ranges.
+    let npy = dir.join("chunks.npy");
+    ok(&["--model", &model, "--threads", "1", "chunk", s(&path), "--tokens", "64", "--overlap", "8", "-o", s(&npy)]);
+    let (n, d, data) = parse_npy(&std::fs::read(&npy).unwrap());
+    assert_eq!((n, d), (chunks.len(), lib.dim()));
+    assert_bits_eq(&data, &vectors, "chunk npy");
+    let tsv = std::fs::read_to_string(dir.join("chunks.offsets.tsv")).unwrap();
+    let mut tsv_lines = tsv.lines();
+    assert_eq!(tsv_lines.next(), Some("row\tfile\tchunk\tstart\tend\ttokens"));
+    for (i, (line, c)) in tsv_lines.zip(&chunks).enumerate() {
+        assert_eq!(line, format!("{i}\t{}\t{i}\t{}\t{}\t{}", s(&path), c.start, c.end, c.tokens));
+    }
+
+    // Empty documents have no chunks; bad options and bad files have their exit codes.
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, " \n").unwrap();
+    assert!(ok(&["--model", &model, "chunk", s(&empty)]).is_empty());
+    assert!(fails(&["--model", &model, "chunk", s(&path), "--tokens", "5"], 2).contains("special and prefix tokens take 5"));
+    assert!(fails(&["--model", &model, "chunk", s(&path), "--tokens", "513"], 2).contains("max tokens"));
+    assert!(fails(&["--model", &model, "chunk", s(&path), "--tokens", "20", "--overlap", "15"], 2).contains("overlap 15"));
+    assert!(fails(&["--model", &model, "chunk", s(&path), "--format", "npy"], 2).contains("-o FILE.npy"));
+    assert!(fails(&["--model", &model, "--long", "window", "--window-overlap", "600", "tokens", s(&input)], 2).contains("window_overlap"));
+    assert!(fails(&["--model", &model, "--long", "window", "--no-truncate", "tokens", s(&input)], 2).contains("contradicts"));
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, b"\xea\xb0\x80 ok \xff").unwrap();
+    assert!(fails(&["--model", &model, "chunk", s(&bad), "-o", s(&npy)], 3).contains("offset 7"));
+    assert!(!npy.exists(), "a failed chunk run leaves no output file");
+    assert!(fails(&["--model", &model, "chunk", s(&dir.join("missing.txt"))], 4).contains("missing.txt"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

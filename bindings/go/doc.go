@@ -36,6 +36,22 @@
 // writes target/go/pkgconfig/kse.pc, whose Libs carry
 // -Wl,-rpath,<checkout>/target/release, and exports PKG_CONFIG_PATH to it.
 //
+// # Long inputs
+//
+// Options.Long chooses what happens to a text over MaxTokens: LongTruncate
+// (the zero value) cuts it, LongError fails with StatusInputTooLong,
+// LongWindow encodes it in windows overlapping by Options.WindowOverlap
+// tokens (0 means 32; WindowOverlapNone asks for none) and combines them
+// into one vector (Stats.Windowed, Stats.Windows). CountTokens counts a
+// text's tokens without truncation. EncodeChunks splits a document at
+// sentence ends into chunks of at most chunkTokens tokens, each with its
+// byte range in the document and its vector:
+//
+//	chunks, err := enc.EncodeChunks(doc, 128, 16)
+//	// doc[chunks[i].Start:chunks[i].End] is chunk i's text; chunks[i].Vector its embedding.
+//
+// docs/long-inputs.md in the kse repository defines each exactly.
+//
 // # Concurrency
 //
 // An *Encoder is safe for concurrent use by any number of goroutines.

@@ -13,7 +13,7 @@ const (
 	StatusInvalidArgument    Status = C.KSE_ERR_INVALID_ARGUMENT    // an argument is missing or out of range
 	StatusInvalidUTF8        Status = C.KSE_ERR_INVALID_UTF8        // a text is not valid UTF-8; the message gives its index and byte offset
 	StatusBufferTooSmall     Status = C.KSE_ERR_BUFFER_TOO_SMALL    // the output slice is too short; nothing was written
-	StatusInputTooLong       Status = C.KSE_ERR_INPUT_TOO_LONG      // a text exceeds MaxTokens and Options.NoTruncate is set
+	StatusInputTooLong       Status = C.KSE_ERR_INPUT_TOO_LONG      // a text exceeds MaxTokens and Options.Long is LongError
 	StatusModelNotFound      Status = C.KSE_ERR_MODEL_NOT_FOUND     // the model directory or one of its files does not exist
 	StatusModelInvalid       Status = C.KSE_ERR_MODEL_INVALID       // the model directory is malformed; the message names the field
 	StatusRuntimeUnavailable Status = C.KSE_ERR_RUNTIME_UNAVAILABLE // ONNX Runtime is missing, unloadable or too old

@@ -39,3 +39,26 @@ func ExampleEncoder_Encode() {
 	// kse-ko-small, 384-d
 	// closest: 남자가 기타를 연주한다.
 }
+
+func ExampleEncoder_EncodeChunks() {
+	enc, err := kse.New(kse.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer enc.Close()
+
+	doc := "첫 번째 문장입니다. 두 번째 문장은 조금 더 길게 이어집니다.\n세 번째 줄입니다."
+	// Chunks of at most 16 tokens (special and prefix tokens included),
+	// cut at sentence ends, sharing no tokens.
+	chunks, err := enc.EncodeChunks(doc, 16, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range chunks {
+		fmt.Printf("[%d:%d] %d tokens, %d-d: %s\n", c.Start, c.End, c.Tokens, len(c.Vector), doc[c.Start:c.End])
+	}
+	// Output:
+	// [0:27] 11 tokens, 384-d: 첫 번째 문장입니다.
+	// [28:83] 16 tokens, 384-d: 두 번째 문장은 조금 더 길게 이어집니다.
+	// [84:108] 10 tokens, 384-d: 세 번째 줄입니다.
+}

@@ -202,7 +202,7 @@ func New(opts Options) (*Encoder, error) {
 			policy = LongError
 		default:
 			return nil, &Error{Status: StatusInvalidArgument,
-				Message: "Options.NoTruncate is set with Options.Long " + policy.String() + "; NoTruncate is Long: LongError, use one of them"}
+				Message: "Options.NoTruncate (the older spelling of Long: LongError) conflicts with Options.Long " + policy.String()}
 		}
 	}
 	// Any other value goes to libkse, which names the valid ones.
@@ -210,7 +210,7 @@ func New(opts Options) (*Encoder, error) {
 	switch {
 	case opts.WindowOverlap == WindowOverlapNone:
 		co.window_overlap = 0
-	case opts.WindowOverlap < 0 || opts.WindowOverlap > math.MaxUint32:
+	case opts.WindowOverlap < 0 || uint64(opts.WindowOverlap) > math.MaxUint32:
 		return nil, &Error{Status: StatusInvalidArgument,
 			Message: "Options.WindowOverlap is " + strconv.Itoa(opts.WindowOverlap) + "; use 0 (the default, 32), WindowOverlapNone or a positive count"}
 	case opts.WindowOverlap > 0: // 0 keeps kse_options_init's default

@@ -65,6 +65,63 @@ TEST(Span, TooSmallSpanLeavesItUntouched) {
     EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](float v) { return v == 4.25f; }));
 }
 
+// Long inputs under the sanitizers: windows, chunks with their vectors,
+// ranges only, token counts, and the error paths.
+TEST(Span, LongInputs) {
+    const kse::Encoder windowed(kse_test::tiny_dir(),
+                                kse::Options{.threads = 1, .long_inputs = kse::Long::window, .window_overlap = 16});
+    std::string doc;
+    for (int i = 0; i < 120; ++i) doc += "문장 " + std::to_string(i) + "번입니다. ";
+    const std::size_t n_tokens = windowed.count_tokens(doc);
+    ASSERT_GT(n_tokens, windowed.max_tokens());
+
+    kse::Stats st;
+    const std::vector<float> v = windowed.encode_one(doc, &st);
+    EXPECT_EQ(v.size(), windowed.dim());
+    EXPECT_EQ(st.windowed, 1u);
+    EXPECT_GE(st.windows, 2u);
+    EXPECT_EQ(st.truncated, 0u);
+
+    const std::vector<kse::Chunk> chunks = tiny().encode_chunks(doc, 64, 8);
+    const std::vector<kse::Chunk> ranges = tiny().chunks(doc, 64, 8);
+    ASSERT_GT(chunks.size(), 2u);
+    ASSERT_EQ(ranges.size(), chunks.size());
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        const std::span<const float> row(chunks[i].vector);
+        EXPECT_EQ(row.size(), tiny().dim());
+        EXPECT_LE(chunks[i].tokens, 64u);
+        EXPECT_LT(chunks[i].start, chunks[i].end);
+        EXPECT_LE(chunks[i].end, doc.size());
+        EXPECT_FALSE(chunks[i].text(doc).empty());
+        EXPECT_EQ(ranges[i].start, chunks[i].start);
+        EXPECT_EQ(ranges[i].end, chunks[i].end);
+        EXPECT_TRUE(ranges[i].vector.empty());
+    }
+    EXPECT_TRUE(tiny().encode_chunks("").empty());
+    EXPECT_TRUE(tiny().encode_chunks(std::string_view()).empty());
+
+    const std::string with_nul = std::string("앞 문장.\0 뒤 문장.", sizeof("앞 문장.\0 뒤 문장.") - 1);
+    const std::vector<kse::Chunk> nul_chunks = tiny().encode_chunks(with_nul);
+    ASSERT_EQ(nul_chunks.size(), 1u);
+    EXPECT_EQ(nul_chunks[0].end, with_nul.size());
+
+    for (const auto& call : {+[](const kse::Encoder& e) { (void)e.count_tokens("\xff"); },
+                             +[](const kse::Encoder& e) { (void)e.encode_chunks("\xc3"); }}) {
+        try {
+            call(tiny());
+            ADD_FAILURE() << "expected KSE_ERR_INVALID_UTF8";
+        } catch (const kse::Error& e) {
+            EXPECT_EQ(e.status(), KSE_ERR_INVALID_UTF8);
+        }
+    }
+    try {
+        (void)tiny().encode_chunks(doc, 64, 59);
+        ADD_FAILURE() << "expected KSE_ERR_INVALID_ARGUMENT";
+    } catch (const kse::Error& e) {
+        EXPECT_EQ(e.status(), KSE_ERR_INVALID_ARGUMENT);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -379,6 +380,341 @@ TEST(Errors, Truncation) {
               KSE_ERR_INPUT_TOO_LONG);
     EXPECT_EQ(error_of([&] { strict.tokenize(text); }).status(), KSE_ERR_INPUT_TOO_LONG);
     EXPECT_EQ(strict.encode({"짧은 문장"}).rows(), 1u);
+}
+
+// ---------------------------------------------------------------- long inputs
+// Against the long-input reference of the independent Python pipeline
+// (tests/xlang/make_long_reference.py, docs/long-inputs.md): token counts and
+// byte ranges equal, vectors within 1e-5.
+
+struct LongReference {
+    std::size_t dim = 0, window_overlap = 0, chunk_tokens = 0, chunk_overlap = 0;
+    std::vector<std::string> docs;
+    std::vector<std::size_t> counts, windows;
+    std::vector<float> window;  // [docs, dim]
+    struct Row {
+        std::size_t doc, start, end, tokens;
+    };
+    std::vector<Row> chunks;    // chunks.tsv, in order
+    std::vector<float> chunk_vectors;  // [chunks, dim]
+};
+
+std::vector<std::size_t> numbers(std::string_view text) {
+    std::vector<std::size_t> out;
+    for (std::string_view l : lines(text)) out.push_back(std::stoul(std::string(l)));
+    return out;
+}
+
+const LongReference& long_reference() {
+    static const LongReference ref = [] {
+        const auto dir = kse_test::long_dir();
+        LongReference r;
+        const auto params = kse_test::key_values(slurp(dir / "params.txt"));
+        const auto param = [&](const char* key) { return static_cast<std::size_t>(std::stoul(params.at(key))); };
+        const std::size_t n = param("documents");
+        r.dim = param("dim");
+        r.window_overlap = param("window_overlap");
+        r.chunk_tokens = param("chunk_tokens");
+        r.chunk_overlap = param("chunk_overlap");
+        for (std::size_t i = 0; i < n; ++i) r.docs.push_back(slurp(dir / ("doc" + std::to_string(i) + ".txt")));
+        r.counts = numbers(slurp(dir / "counts.txt"));
+        r.windows = numbers(slurp(dir / "windows.txt"));
+        r.window = kse_test::read_f32(dir / "window.f32");
+        const std::string tsv = slurp(dir / "chunks.tsv");
+        for (std::string_view l : lines(tsv)) {
+            std::size_t f[4] = {};
+            for (std::size_t k = 0; k < 4; ++k) {
+                const std::size_t tab = l.find('\t');
+                f[k] = std::stoul(std::string(l.substr(0, tab)));
+                l = tab == std::string_view::npos ? std::string_view() : l.substr(tab + 1);
+            }
+            r.chunks.push_back({f[0], f[1], f[2], f[3]});
+        }
+        r.chunk_vectors = kse_test::read_f32(dir / "chunks.f32");
+        return r;
+    }();
+    return ref;
+}
+
+// The reference files agree with each other (else: rerun `make xlang-reference`).
+void check_reference_shape(const LongReference& ref, std::size_t dim) {
+    ASSERT_EQ(ref.dim, dim);
+    ASSERT_EQ(ref.counts.size(), ref.docs.size());
+    ASSERT_EQ(ref.windows.size(), ref.docs.size());
+    ASSERT_EQ(ref.window.size(), ref.docs.size() * dim);
+    ASSERT_EQ(ref.chunk_vectors.size(), ref.chunks.size() * dim);
+    ASSERT_FALSE(ref.chunks.empty());
+}
+
+// The default model under Long::window with the reference's overlap.
+const kse::Encoder& big_window() {
+    static const kse::Encoder enc = [] {
+        kse::Options o;
+        o.long_inputs = kse::Long::window;
+        o.window_overlap = static_cast<std::uint32_t>(long_reference().window_overlap);
+        return kse::Encoder(model_dir(), o);
+    }();
+    return enc;
+}
+
+static_assert(std::is_same_v<std::underlying_type_t<kse::Long>, kse_truncation>, "kse::Long holds kse_truncation values");
+static_assert(static_cast<kse_truncation>(kse::Long::window) == KSE_WINDOW, "kse::Long::window is KSE_WINDOW");
+static_assert(std::is_same_v<decltype(std::declval<const kse::Encoder&>().count_tokens(std::string_view())), std::size_t>);
+static_assert(std::is_same_v<decltype(std::declval<const kse::Encoder&>().encode_chunks("")), std::vector<kse::Chunk>>);
+
+TEST(LongInputs, OptionsDefaults) {
+    const kse::Options o;
+    EXPECT_TRUE(o.truncate);
+    EXPECT_EQ(o.long_inputs, kse::Long::truncate);
+    kse_options c;
+    ASSERT_EQ(KSE_OPTIONS_INIT(&c), KSE_OK);
+    EXPECT_EQ(o.window_overlap, c.window_overlap) << "the C library's default overlap";
+    EXPECT_EQ(o.window_overlap, 32u);
+    // Aggregate initialisation written before long_inputs existed still compiles and means the same.
+    const kse::Options old{1, 2, 0, false, {}};
+    EXPECT_FALSE(old.truncate);
+    EXPECT_EQ(old.long_inputs, kse::Long::truncate);
+    EXPECT_EQ(old.window_overlap, 32u);
+}
+
+TEST(LongInputs, CountTokensMatchesReference) {
+    const LongReference& ref = long_reference();
+    const kse::Encoder& enc = big();
+    check_reference_shape(ref, enc.dim());
+    for (std::size_t i = 0; i < ref.docs.size(); ++i) {
+        EXPECT_EQ(enc.count_tokens(ref.docs[i]), ref.counts[i]) << "doc" << i;
+        // Window mode changes nothing about the count.
+        EXPECT_EQ(big_window().count_tokens(ref.docs[i]), ref.counts[i]) << "doc" << i;
+        // tokenize() gives the same ids up to max tokens.
+        EXPECT_EQ(enc.tokenize(ref.docs[i]).size(), std::min(ref.counts[i], enc.max_tokens())) << "doc" << i;
+    }
+    EXPECT_GT(ref.counts[0], enc.max_tokens()) << "doc0 is a long document";
+    EXPECT_EQ(enc.count_tokens(""), enc.tokenize("").size());
+    EXPECT_EQ(enc.count_tokens(std::string_view()), enc.tokenize("").size());
+}
+
+TEST(LongInputs, WindowMatchesReference) {
+    const LongReference& ref = long_reference();
+    const kse::Encoder& enc = big_window();
+    check_reference_shape(ref, enc.dim());
+    const std::vector<std::string_view> docs(ref.docs.begin(), ref.docs.end());
+    const kse::Embeddings emb = enc.encode(docs);
+    ASSERT_EQ(emb.rows(), docs.size());
+    const float worst = max_abs_diff(emb.data(), ref.window.data(), ref.window.size());
+    EXPECT_LE(worst, 1e-5f);
+    std::printf("C++ window mode: %zu documents, max abs difference vs Python reference %g\n", docs.size(),
+                static_cast<double>(worst));
+
+    std::size_t windowed = 0, windows = 0;
+    for (const std::size_t w : ref.windows)
+        if (w > 1) ++windowed, windows += w;
+    EXPECT_GT(windowed, 0u);
+    EXPECT_EQ(emb.stats().windowed, windowed);
+    EXPECT_EQ(emb.stats().windows, windows);
+    EXPECT_EQ(emb.stats().truncated, 0u);
+
+    // One at a time: the same vector, and stats for that document alone.
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        kse::Stats st;
+        const std::vector<float> v = enc.encode_one(docs[i], &st);
+        EXPECT_LE(max_abs_diff(v.data(), emb.row(i).data(), enc.dim()), 1e-5f) << "doc" << i;
+        EXPECT_EQ(st.windowed, ref.windows[i] > 1 ? 1u : 0u) << "doc" << i;
+        EXPECT_EQ(st.windows, ref.windows[i] > 1 ? ref.windows[i] : 0u) << "doc" << i;
+        EXPECT_EQ(st.truncated, 0u);
+    }
+
+    // The same documents under the default policy are cut, not windowed.
+    const kse::Embeddings cut = big().encode(docs);
+    EXPECT_EQ(cut.stats().truncated, windowed);
+    EXPECT_EQ(cut.stats().windowed, 0u);
+    EXPECT_EQ(cut.stats().windows, 0u);
+}
+
+TEST(LongInputs, ChunksMatchReference) {
+    const LongReference& ref = long_reference();
+    const kse::Encoder& enc = big();
+    check_reference_shape(ref, enc.dim());
+    std::size_t row = 0;
+    float worst = 0.0f;
+    for (std::size_t i = 0; i < ref.docs.size(); ++i) {
+        const std::string& doc = ref.docs[i];
+        const std::vector<kse::Chunk> got = enc.encode_chunks(doc, ref.chunk_tokens, ref.chunk_overlap);
+        const std::vector<kse::Chunk> ranges = enc.chunks(doc, ref.chunk_tokens, ref.chunk_overlap);
+        ASSERT_EQ(ranges.size(), got.size()) << "doc" << i;
+        std::size_t k = 0;
+        for (; row < ref.chunks.size() && ref.chunks[row].doc == i; ++row, ++k) {
+            const LongReference::Row& want = ref.chunks[row];
+            ASSERT_LT(k, got.size()) << "doc" << i << ": fewer chunks than the reference";
+            const kse::Chunk& c = got[k];
+            EXPECT_EQ(c.start, want.start) << "doc" << i << " chunk " << k;
+            EXPECT_EQ(c.end, want.end) << "doc" << i << " chunk " << k;
+            EXPECT_EQ(c.tokens, want.tokens) << "doc" << i << " chunk " << k;
+            EXPECT_LE(c.tokens, ref.chunk_tokens);
+            EXPECT_EQ(c.text(doc), std::string_view(doc).substr(want.start, want.end - want.start));
+            ASSERT_EQ(c.vector.size(), enc.dim());
+            const float d = max_abs_diff(c.vector.data(), ref.chunk_vectors.data() + row * enc.dim(), enc.dim());
+            worst = std::max(worst, d);
+            EXPECT_LE(d, 1e-5f) << "doc" << i << " chunk " << k;
+            // chunks(): the same ranges, no vectors.
+            EXPECT_EQ(ranges[k].start, c.start);
+            EXPECT_EQ(ranges[k].end, c.end);
+            EXPECT_EQ(ranges[k].tokens, c.tokens);
+            EXPECT_TRUE(ranges[k].vector.empty());
+        }
+        EXPECT_EQ(got.size(), k) << "doc" << i << ": more chunks than the reference";
+    }
+    EXPECT_EQ(row, ref.chunks.size()) << "chunks.tsv is not in document order";
+    std::printf("C++ chunks: %zu chunks, max abs difference vs Python reference %g\n", ref.chunks.size(),
+                static_cast<double>(worst));
+}
+
+// Defaults (chunk_tokens 0 = max tokens, overlap 0): a short document is one
+// chunk, the whole text, embedded exactly as encode() embeds it.
+TEST(LongInputs, ChunkDefaults) {
+    const kse::Encoder& enc = big();
+    const std::string doc = "짧은 문장 하나.";
+    const std::vector<kse::Chunk> c = enc.encode_chunks(doc);
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0].start, 0u);
+    EXPECT_EQ(c[0].end, doc.size());
+    EXPECT_EQ(c[0].text(doc), doc);
+    EXPECT_EQ(c[0].tokens, enc.count_tokens(doc));
+    const std::vector<float> whole = enc.encode_one(doc);
+    EXPECT_LE(max_abs_diff(c[0].vector.data(), whole.data(), whole.size()), 1e-6f);
+
+    // Surrounding whitespace is outside the range.
+    const std::string padded = "  \n" + doc + "\n\n ";
+    const std::vector<kse::Chunk> p = enc.chunks(padded);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].text(padded), doc);
+
+    // The smallest chunks: one document token each (5 special and prefix tokens + 1).
+    const std::vector<kse::Chunk> tiny_chunks = enc.encode_chunks(doc, 6);
+    EXPECT_EQ(tiny_chunks.size(), enc.count_tokens(doc) - 5);
+    std::size_t prev_end = 0;
+    for (const kse::Chunk& k : tiny_chunks) {
+        EXPECT_EQ(k.tokens, 6u);
+        EXPECT_EQ(k.vector.size(), enc.dim());
+        EXPECT_LT(k.start, k.end);
+        EXPECT_LE(prev_end, k.end);
+        EXPECT_LE(k.end, doc.size());
+        prev_end = k.end;
+    }
+    // The largest: max tokens.
+    EXPECT_EQ(enc.chunks(doc, enc.max_tokens()).size(), 1u);
+}
+
+TEST(LongInputs, EmptyDocumentHasNoChunks) {
+    const kse::Encoder& enc = big();
+    EXPECT_TRUE(enc.encode_chunks("").empty());
+    EXPECT_TRUE(enc.encode_chunks(std::string_view()).empty());
+    EXPECT_TRUE(enc.encode_chunks(" \n\t \u3000 ").empty());
+    EXPECT_TRUE(enc.chunks("").empty());
+    EXPECT_TRUE(enc.chunks(" \r\n ", 128, 16).empty());
+}
+
+// Explicit lengths: NUL bytes inside a document are text like any other,
+// not its end.
+TEST(LongInputs, EmbeddedNulBytes) {
+    const kse::Encoder& enc = big();
+    const std::string before = "첫째 문장입니다.";
+    const std::string doc = before + std::string("\0 ", 2) + "둘째 문장도 있습니다.";
+    ASSERT_EQ(doc.size(), before.size() + 2 + std::strlen("둘째 문장도 있습니다."));
+    EXPECT_GT(enc.count_tokens(doc), enc.count_tokens(before));
+    const std::vector<kse::Chunk> c = enc.encode_chunks(doc);
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0].start, 0u);
+    EXPECT_EQ(c[0].end, doc.size()) << "the chunk stops at the NUL";
+    EXPECT_EQ(c[0].tokens, enc.count_tokens(doc));
+    const std::vector<float> whole = enc.encode_one(doc);
+    EXPECT_LE(max_abs_diff(c[0].vector.data(), whole.data(), whole.size()), 1e-6f);
+    const std::vector<kse::Chunk> small = enc.encode_chunks(doc, 10);
+    ASSERT_GT(small.size(), 1u);
+    EXPECT_EQ(small.back().end, doc.size());
+    for (const kse::Chunk& k : small) EXPECT_LE(k.end, doc.size());
+}
+
+TEST(Errors, LongInputArguments) {
+    const kse::Encoder& enc = big();
+    const std::string doc = long_reference().docs.at(0);
+    const std::size_t max = enc.max_tokens();
+
+    // Invalid UTF-8.
+    const std::string bad = "좋은 문장. \xff 끝.";
+    kse::Error e = error_of([&] { enc.count_tokens(bad); });
+    EXPECT_EQ(e.status(), KSE_ERR_INVALID_UTF8);
+    EXPECT_FALSE(std::string_view(e.message()).empty());
+    EXPECT_EQ(error_of([&] { enc.encode_chunks(bad); }).status(), KSE_ERR_INVALID_UTF8);
+    EXPECT_EQ(error_of([&] { enc.chunks(bad, 64, 8); }).status(), KSE_ERR_INVALID_UTF8);
+    EXPECT_EQ(error_of([&] { big_window().encode_one(bad); }).status(), KSE_ERR_INVALID_UTF8);
+
+    // chunk_tokens above max tokens, or no room for document tokens (2 special + 3 prefix tokens).
+    for (const std::size_t n : {max + 1, std::size_t{100000}, std::size_t{5}, std::size_t{1}}) {
+        e = error_of([&] { enc.encode_chunks(doc, n); });
+        EXPECT_EQ(e.status(), KSE_ERR_INVALID_ARGUMENT) << "chunk_tokens " << n;
+        EXPECT_TRUE(contains(e.message(), "chunk size")) << e.message();
+        EXPECT_EQ(error_of([&] { enc.chunks(doc, n); }).status(), KSE_ERR_INVALID_ARGUMENT) << "chunk_tokens " << n;
+    }
+    EXPECT_EQ(error_of([&] { enc.chunks("짧은 문장.", 5); }).status(), KSE_ERR_INVALID_ARGUMENT)
+        << "checked for short documents too";
+
+    // overlap must be below the document tokens a chunk holds.
+    e = error_of([&] { enc.encode_chunks(doc, 128, 123); });
+    EXPECT_EQ(e.status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(contains(e.message(), "overlap")) << e.message();
+    EXPECT_EQ(error_of([&] { enc.chunks(doc, 128, 1000); }).status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(error_of([&] { enc.chunks(doc, 0, max - 5); }).status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(error_of([&] { enc.chunks(doc, 6, 1); }).status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_FALSE(enc.chunks(doc, 128, 122).empty());
+
+    // window_overlap must be below max tokens - special - prefix tokens (507), at creation.
+    kse::Options o;
+    o.long_inputs = kse::Long::window;
+    o.window_overlap = static_cast<std::uint32_t>(max - 5);
+    e = error_of([&] { kse::Encoder w(model_dir(), o); });
+    EXPECT_EQ(e.status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(contains(e.message(), "overlap")) << e.message();
+    o.window_overlap = 100000;
+    EXPECT_EQ(error_of([&] { kse::Encoder w(model_dir(), o); }).status(), KSE_ERR_INVALID_ARGUMENT);
+
+    // truncate = false (the older spelling of Long::error) contradicts Long::window.
+    kse::Options both;
+    both.truncate = false;
+    both.long_inputs = kse::Long::window;
+    e = error_of([&] { kse::Encoder w(model_dir(), both); });
+    EXPECT_EQ(e.status(), KSE_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(contains(e.message(), "truncate")) << e.message();
+}
+
+// Long::error: an over-long text throws; truncate = false still means the same.
+TEST(Errors, LongInputsErrorPolicy) {
+    const std::string text = long_text();
+    kse::Options o;
+    o.threads = 1;
+    o.long_inputs = kse::Long::error;
+    const kse::Encoder strict(tiny_dir(), o);
+    EXPECT_EQ(error_of([&] { strict.encode_one(text); }).status(), KSE_ERR_INPUT_TOO_LONG);
+    EXPECT_EQ(error_of([&] { strict.tokenize(text); }).status(), KSE_ERR_INPUT_TOO_LONG);
+    // Counting and chunking never refuse a long text.
+    EXPECT_GT(strict.count_tokens(text), strict.max_tokens());
+    EXPECT_GT(strict.chunks(text).size(), 1u);
+}
+
+// Long::window on the tiny model: tokenize() gives the first window's ids.
+TEST(LongInputs, WindowTokenizeIsFirstWindow) {
+    kse::Options o;
+    o.threads = 1;
+    o.long_inputs = kse::Long::window;
+    o.window_overlap = 0;
+    const kse::Encoder w(tiny_dir(), o);
+    const std::string text = long_text();
+    EXPECT_EQ(w.tokenize(text), tiny().tokenize(text));
+    kse::Stats st;
+    w.encode_one(text, &st);
+    const std::size_t room = w.max_tokens() - 5, doc_tokens = w.count_tokens(text) - 5;
+    EXPECT_EQ(st.windowed, 1u);
+    EXPECT_EQ(st.windows, (doc_tokens + room - 1) / room) << "overlap 0: ceil(L / W) windows";
+    EXPECT_EQ(st.truncated, 0u);
 }
 
 // ---------------------------------------------------------------- ownership

@@ -18,7 +18,7 @@ Exit codes:
   1  model or ONNX Runtime error (model directory missing or invalid, ONNX Runtime not found, a run failed)
   2  usage error (bad option or argument)
   3  malformed input data (wrong number of fields, missing column, invalid UTF-8 or JSON,
-     a sentence over the model's max tokens under --no-truncate); the message names FILE:LINE
+     a sentence over the model's max tokens under --long error); the message names FILE:LINE
   4  I/O error (a file cannot be opened, read or written)
 Errors are one line on stderr: `kse: error: ...`.";
 
@@ -28,9 +28,10 @@ Errors are one line on stderr: `kse: error: ...`.";
     version,
     about = "Korean sentence embeddings from the command line (the kse library on ONNX Runtime)",
     long_about = "Korean sentence embeddings from the command line: the kse library on ONNX Runtime.\n\n\
-                  encode writes embeddings of a file's sentences (npy, jsonl, raw f32); similarity prints \
-                  cosine matrices; search finds a corpus's nearest sentences; eval scores an STS file \
-                  (KorSTS, KLUE).",
+                  encode writes embeddings of a file's sentences (npy, jsonl, raw f32); chunk splits \
+                  documents into embedded chunks with their byte ranges; tokens counts tokens; similarity \
+                  prints cosine matrices; search finds a corpus's nearest sentences; eval scores an STS \
+                  file (KorSTS, KLUE).",
     after_help = EXIT_CODES,
     propagate_version = true
 )]
@@ -63,10 +64,20 @@ pub(crate) struct ModelArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = kse::DEFAULT_BATCH_TOKENS, value_parser = positive)]
     pub(crate) batch_tokens: usize,
 
-    /// Fail (exit 3, naming the sentence) on a sentence longer than the
-    /// model's max tokens, instead of keeping its first max tokens
+    /// A sentence longer than the model's max tokens: keep its first max
+    /// tokens (truncate), fail naming it (error, exit 3), or embed all of it
+    /// in overlapping windows combined into one vector (window;
+    /// docs/long-inputs.md)
+    #[arg(long, global = true, value_enum, value_name = "POLICY", default_value_t = LongPolicy::Truncate)]
+    pub(crate) long: LongPolicy,
+
+    /// The same as --long error
     #[arg(long, global = true)]
     pub(crate) no_truncate: bool,
+
+    /// --long window: tokens consecutive windows share
+    #[arg(long, global = true, value_name = "N", default_value_t = kse::DEFAULT_WINDOW_OVERLAP)]
+    pub(crate) window_overlap: usize,
 
     /// Print a one-line summary (model, counts, time) to stderr
     #[arg(short, long, global = true)]
@@ -75,6 +86,14 @@ pub(crate) struct ModelArgs {
     /// Never draw a progress bar (it is drawn only when stderr is a terminal and the input is large)
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+}
+
+/// `--long`: what to do with a sentence over the model's max tokens.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LongPolicy {
+    Truncate,
+    Error,
+    Window,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +113,23 @@ memory (256 MiB at most). jsonl: {\"index\": i, \"embedding\": [...]} per line (
 \"line\" and \"text\"). f32: rows of dim little-endian float32, no header (dim: see -v). On error
 the -o file is removed.")]
     Encode(EncodeArgs),
+    /// Split documents into chunks at sentence ends and embed each, with its byte range
+    #[command(after_help = "\
+Each FILE is one document (UTF-8; `-` reads stdin). Chunks hold at most --tokens tokens (special and
+prefix tokens included), end at sentence ends (. ? ! … before a space, 。？！, line breaks) where they
+can and at token boundaries where one sentence alone is too long; docs/long-inputs.md defines them.
+Output: jsonl (default): one object per chunk, {\"file\", \"chunk\", \"start\", \"end\", \"tokens\",
+\"text\", \"embedding\"}, where start..end is the chunk's byte range in the file (--no-embeddings:
+without \"embedding\", and no model run). npy (-o FILE.npy): float32 [chunks, dim], and the ranges in
+--offsets (default: FILE.offsets.tsv), a tsv with header `row file chunk start end tokens`.
+An empty or whitespace-only document has no chunks. On error the output files are removed.")]
+    Chunk(ChunkArgs),
+    /// Count the tokens the model sees for each sentence (no model run)
+    #[command(after_help = "\
+Prints one count per sentence read (the input formats of `kse encode`), in order: the ids the
+model would see without truncation, prefix and special tokens included, so a count above the
+model's max tokens (see -v) marks a sentence that --long truncate would cut.")]
+    Tokens(TokensArgs),
     /// Print the cosine similarity matrix of sentences (or of two groups)
     #[command(after_help = "\
 Prints one row per sentence, like examples/c/similarity.c: `[ 0.95919393  0.83749194 ...]`.
@@ -184,6 +220,54 @@ pub(crate) struct EncodeArgs {
     /// jsonl: add each sentence's input line and text
     #[arg(long)]
     pub(crate) with_text: bool,
+}
+
+/// `kse chunk` output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChunkFormat {
+    Jsonl,
+    Npy,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ChunkArgs {
+    /// Documents, one per file (`-`: stdin)
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// Output file; `-` or none writes stdout (jsonl only)
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Output format [default: npy if OUTPUT ends in .npy, else jsonl]
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ChunkFormat>,
+
+    /// npy: the tsv the chunks' byte ranges go to [default: OUTPUT with .npy replaced by .offsets.tsv]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) offsets: Option<PathBuf>,
+
+    /// Most tokens per chunk, special and prefix tokens included; 0: the model's max tokens
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) tokens: usize,
+
+    /// Tokens consecutive chunks share
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) overlap: usize,
+
+    /// jsonl: ranges and text only; the model does not run
+    #[arg(long)]
+    pub(crate) no_embeddings: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TokensArgs {
+    /// Input file; `-` or none reads stdin
+    #[arg(value_name = "INPUT")]
+    pub(crate) input: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) input_args: InputArgs,
 }
 
 #[derive(Args, Debug)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use kse::{EncodeStats, Encoder, EncoderOptions, ErrorKind, ModelSource, Truncation};
 
-use crate::cli::{InputArgs, ModelArgs};
+use crate::cli::{InputArgs, LongPolicy, ModelArgs};
 use crate::error::{CliError, Exit, Result};
 use crate::input::{ColumnChoice, InputFormat, Record, SentenceReader};
 
@@ -23,7 +23,13 @@ pub(crate) fn open_encoder(args: &ModelArgs) -> Result<(Encoder, ModelSource)> {
     let mut options = EncoderOptions::new(dir.clone());
     options.intra_threads = args.threads;
     options.batch_tokens = args.batch_tokens;
-    options.truncation = if args.no_truncate { Truncation::Error } else { Truncation::Truncate };
+    options.truncation = match (args.long, args.no_truncate) {
+        (LongPolicy::Truncate, false) => Truncation::Truncate,
+        (LongPolicy::Error, _) | (LongPolicy::Truncate, true) => Truncation::Error,
+        (LongPolicy::Window, false) => Truncation::Window,
+        (LongPolicy::Window, true) => return Err(CliError::usage("--no-truncate contradicts --long window")),
+    };
+    options.window_overlap = args.window_overlap;
     let encoder = Encoder::new(options).map_err(|e| {
         let about_model = !matches!(e.kind(), ErrorKind::RuntimeUnavailable);
         let mut e = CliError::from_kse(e);
@@ -37,7 +43,7 @@ pub(crate) fn open_encoder(args: &ModelArgs) -> Result<(Encoder, ModelSource)> {
 }
 
 /// Embeds `texts` into `out`. A sentence the library rejects (too long
-/// under `--no-truncate`, or refused by the tokenizer) is named by `label(i)`.
+/// under `--long error`, or refused by the tokenizer) is named by `label(i)`.
 pub(crate) fn encode_labeled(enc: &Encoder, texts: &[&str], out: &mut [f32], label: impl Fn(usize) -> String) -> Result<EncodeStats> {
     enc.encode_into(texts, out).map_err(|e| {
         if !matches!(e.kind(), ErrorKind::InputTooLong | ErrorKind::Tokenizer) {

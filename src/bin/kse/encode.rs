@@ -40,6 +40,8 @@ pub(crate) fn run(m: &ModelArgs, a: &EncodeArgs) -> Result<()> {
         let stats = encode_records(&enc, &records, reader.name(), &mut vectors)?;
         totals.tokens += stats.tokens;
         totals.truncated += stats.truncated;
+        totals.windowed += stats.windowed;
+        totals.windows += stats.windows;
         writer.write_rows(&vectors, &records)?;
         let more = records.len() == a.input_args.chunk;
         progress.update(reader.bytes_read(), writer.rows(), more);
@@ -51,13 +53,15 @@ pub(crate) fn run(m: &ModelArgs, a: &EncodeArgs) -> Result<()> {
     if m.verbose {
         let secs = start.elapsed().as_secs_f64();
         eprintln!(
-            "kse: encoded {rows} sentences from {} to {out_name} ({} [{rows}, {dim}]) with {} ({}): {} tokens, {} truncated, {secs:.2} s ({:.0} sentences/s)",
+            "kse: encoded {rows} sentences from {} to {out_name} ({} [{rows}, {dim}]) with {} ({}): {} tokens, {} truncated, {} in {} windows, {secs:.2} s ({:.0} sentences/s)",
             reader.name(),
             output::format_name(format),
             enc.manifest().name,
             dir,
             totals.tokens,
             totals.truncated,
+            totals.windowed,
+            totals.windows,
             rows as f64 / secs.max(1e-9),
         );
     }

@@ -2,10 +2,12 @@
 //!
 //! A client of the kse library (`kse::Encoder`): it reads sentences, calls
 //! the library, and writes what comes back. One file per subcommand
-//! (`encode`, `similarity`, `search`, `eval`, `import-tfhub`), the command
+//! (`encode`, `chunk`, `tokens`, `similarity`, `search`, `eval`,
+//! `import-tfhub`), the command
 //! line's schema in `cli`, what they share in `common`; `kse --help`
 //! documents options and exit codes.
 
+mod chunk;
 mod cli;
 mod common;
 mod encode;
@@ -17,6 +19,7 @@ mod output;
 mod progress;
 mod search;
 mod similarity;
+mod tokens;
 
 use std::io::Write;
 
@@ -33,6 +36,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Encode(a) => encode::run(&cli.model, a),
+        Command::Chunk(a) => chunk::run(&cli.model, a),
+        Command::Tokens(a) => tokens::run(&cli.model, a),
         Command::Similarity(a) => similarity::run(&cli.model, a),
         Command::Search(a) => search::run(&cli.model, a),
         Command::Eval(a) => eval::run(&cli.model, a),

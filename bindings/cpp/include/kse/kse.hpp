@@ -136,7 +136,9 @@ struct Options {
     bool truncate = true;
     /// ONNX Runtime library to load; empty = libkse's own search
     /// (KSE_ORT_LIBRARY, then beside libkse.so, then the system path).
-    std::filesystem::path ort_library;
+    /// (`{}`: C++20 designated initialisers may leave it out without
+    /// -Wmissing-field-initializers.)
+    std::filesystem::path ort_library{};
     // The fields below were added with long-input support, after the others
     // so that aggregate initialisation written before them still compiles.
     /// What to do with texts longer than max_tokens(): cut them (the

@@ -180,7 +180,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         int status = Native.create(dir == null ? null : cString(dir.toString()),
                 options.ortLibrary == null ? null : cString(options.ortLibrary.toAbsolutePath().toString()),
                 options.intraThreads, options.sessions, options.batchTokens,
-                options.truncation == null ? -1 : options.truncation.code, out, err);
+                options.truncation == null ? -1 : options.truncation.code, options.windowOverlap, out, err);
         if (status != 0) {
             KseException e = error(status, err);
             String env = System.getenv("KSE_MODEL_DIR");
@@ -217,7 +217,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
 
     /**
      * Embeds the sentences in one library call and returns the vectors
-     * (row-major) with the token and truncation counts.
+     * (row-major) with the token, truncation and window counts.
      *
      * @throws KseException e.g. {@link KseStatus#INPUT_TOO_LONG} with {@link Truncation#ERROR},
      *     {@link KseStatus#INVALID_UTF8} for a text with an unpaired surrogate
@@ -263,7 +263,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             offsets[i + 1] = pos;
         }
         float[] out = new float[(int) floats];
-        long[] stats = new long[2];
+        long[] stats = new long[4];
         byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
         Lock r = readLock();
         try {
@@ -275,13 +275,14 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             r.unlock();
             Reference.reachabilityFence(this);
         }
-        return new Embeddings(out, n, dim, stats[0], stats[1]);
+        return new Embeddings(out, n, dim, stats[0], stats[1], stats[2], stats[3]);
     }
 
     /**
      * The token ids the model sees for one text: prefix added, special tokens
      * in place, cut at {@link #maxTokens()} (or {@link KseStatus#INPUT_TOO_LONG}
-     * with {@link Truncation#ERROR}).
+     * with {@link Truncation#ERROR}; with {@link Truncation#WINDOW}, the first
+     * window's ids). {@link #countTokens} gives the length without the cut.
      */
     public int[] tokenize(String text) {
         Objects.requireNonNull(text, "text is null");
@@ -304,6 +305,189 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             Reference.reachabilityFence(this);
         }
         return count[0] == ids.length ? ids : Arrays.copyOf(ids, (int) count[0]);
+    }
+
+    /**
+     * How many ids the model would see for {@code text} without truncation:
+     * prefix and special tokens included, as {@link #tokenize} would return
+     * them if the model had no token limit. Runs only the tokenizer, never
+     * the model; a text fits in one model row when this is at most
+     * {@link #maxTokens()}.
+     *
+     * @throws KseException {@link KseStatus#INVALID_UTF8} for a text with an
+     *     unpaired surrogate (the message says {@code text 0}, as {@link #tokenize})
+     * @throws ArithmeticException if the count does not fit an {@code int}
+     */
+    public int countTokens(String text) {
+        Objects.requireNonNull(text, "text is null");
+        byte[] bytes = Utf8.bytes(text, 0);
+        byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
+        long[] count = new long[1];
+        Lock r = readLock();
+        try {
+            int status = Native.countTokens(handle.value, bytes, count, err);
+            if (status != 0) {
+                throw error(status, err);
+            }
+        } finally {
+            r.unlock();
+            Reference.reachabilityFence(this);
+        }
+        if (count[0] > Integer.MAX_VALUE) {
+            throw new ArithmeticException("token count " + count[0] + " does not fit an int");
+        }
+        return (int) count[0];
+    }
+
+    /** {@link #encodeChunks(String, int, int)} with chunks of {@link #maxTokens()} tokens and no overlap. */
+    public List<Chunk> encodeChunks(String document) {
+        return encodeChunks(document, 0, 0);
+    }
+
+    /**
+     * Splits one document into chunks of at most {@code chunkTokens} tokens
+     * each (special and prefix tokens included), cut at sentence ends where it
+     * can ({@code .} {@code ?} {@code !} {@code …} before whitespace,
+     * {@code 。} {@code ？} {@code ！}, line breaks) and at token boundaries
+     * where one sentence alone is too long, consecutive chunks sharing
+     * {@code overlap} tokens, and embeds each chunk (one model row per chunk,
+     * normalised as the model's vectors are). docs/long-inputs.md defines the
+     * cuts exactly.
+     *
+     * <p>Each {@link Chunk} gives its range as {@code char} indices into
+     * {@code document} ({@code document.substring(c.start(), c.end())} is its
+     * text; a surrogate pair is never split) and as UTF-8 byte offsets, its
+     * token count and its vector. An empty or whitespace-only document has
+     * no chunks (an empty list).
+     *
+     * @param chunkTokens the most tokens a chunk's row may hold, special and
+     *     prefix tokens included; 0 means {@link #maxTokens()}
+     * @param overlap tokens consecutive chunks share; less than
+     *     {@code chunkTokens} minus the special and prefix tokens
+     * @return the chunks in document order, an unmodifiable list
+     * @throws IllegalArgumentException when {@code chunkTokens} or {@code overlap}
+     *     is negative, or the chunks' vectors do not fit one Java array
+     * @throws KseException {@link KseStatus#INVALID_ARGUMENT} when
+     *     {@code chunkTokens} exceeds {@link #maxTokens()} or leaves no room
+     *     for document tokens beside the special and prefix tokens, or
+     *     {@code overlap} is not below that room; {@link KseStatus#INVALID_UTF8}
+     *     for a document with an unpaired surrogate (the message says
+     *     {@code text 0}, as {@link #tokenize})
+     * @throws NullPointerException when {@code document} is null
+     */
+    public List<Chunk> encodeChunks(String document, int chunkTokens, int overlap) {
+        Objects.requireNonNull(document, "document is null");
+        if (chunkTokens < 0) {
+            throw new IllegalArgumentException("chunkTokens must be >= 0 (0: the model's max tokens), got " + chunkTokens);
+        }
+        if (overlap < 0) {
+            throw new IllegalArgumentException("overlap must be >= 0, got " + overlap);
+        }
+        byte[] bytes = Utf8.bytes(document, 0);
+        byte[] err = new byte[Native.ERROR_MESSAGE_SIZE];
+        long[] count = new long[1];
+        long[] ranges = null;
+        float[] vectors = null;
+        Lock r = readLock();
+        try {
+            // First the count (tokenizer only, nothing written), then the ranges and vectors.
+            int status = Native.encodeChunks(handle.value, bytes, chunkTokens, overlap, null, null, count, err);
+            if (status == KseStatus.BUFFER_TOO_SMALL.code() || (status == 0 && count[0] > 0)) {
+                long n = count[0];
+                if (3 * n > MAX_ARRAY || n * dim > MAX_ARRAY) {
+                    throw new IllegalArgumentException("document of " + document.length() + " chars has " + n
+                            + " chunks, too many for one Java array; split it or use larger chunks");
+                }
+                ranges = new long[(int) (3 * n)];
+                vectors = new float[(int) (n * dim)];
+                status = Native.encodeChunks(handle.value, bytes, chunkTokens, overlap, ranges, vectors, count, err);
+            }
+            if (status != 0) {
+                throw error(status, err);
+            }
+        } finally {
+            r.unlock();
+            Reference.reachabilityFence(this);
+        }
+        int n = (int) count[0];
+        if (n == 0) {
+            return List.of();
+        }
+        if (ranges == null || 3L * n > ranges.length) {
+            throw new KseException(KseStatus.INTERNAL, "kse_encode_chunks reported " + n
+                    + " chunks after the sizing call reported " + (ranges == null ? 0 : ranges.length / 3));
+        }
+        // Byte offsets to char indices, all in one pass over the document.
+        long[] offsets = new long[2 * n];
+        for (int i = 0; i < n; i++) {
+            long start = ranges[3 * i], end = ranges[3 * i + 1];
+            if (start < 0 || start > end || end > bytes.length) {
+                throw new KseException(KseStatus.INTERNAL, "kse_encode_chunks gave chunk " + i + " the byte range "
+                        + start + ".." + end + " in a document of " + bytes.length + " bytes");
+            }
+            offsets[2 * i] = start;
+            offsets[2 * i + 1] = end;
+        }
+        int[] chars = charIndices(document, offsets);
+        Chunk[] chunks = new Chunk[n];
+        for (int i = 0; i < n; i++) {
+            chunks[i] = new Chunk(chars[2 * i], chars[2 * i + 1], (int) ranges[3 * i], (int) ranges[3 * i + 1],
+                    (int) Math.min(ranges[3 * i + 2], Integer.MAX_VALUE),
+                    Arrays.copyOfRange(vectors, i * dim, (i + 1) * dim));
+        }
+        return List.of(chunks);
+    }
+
+    /**
+     * The {@code char} index in {@code s} at each UTF-8 byte offset in
+     * {@code byteOffsets} (into {@code s}'s UTF-8 form; {@code s} has no
+     * unpaired surrogate). A 4-byte character is a surrogate pair: its start
+     * maps to the high surrogate's index, its end past the low one.
+     *
+     * @throws KseException {@link KseStatus#INTERNAL} for an offset inside a
+     *     character or past the end (the library promises neither)
+     */
+    static int[] charIndices(String s, long[] byteOffsets) {
+        int m = byteOffsets.length;
+        // Sort (offset, position) pairs packed into longs; offsets are < 2^31 (a byte[] index).
+        long[] keyed = new long[m];
+        for (int k = 0; k < m; k++) {
+            long b = byteOffsets[k];
+            if (b < 0 || b > Integer.MAX_VALUE) {
+                throw new KseException(KseStatus.INTERNAL, "byte offset " + b + " is out of range");
+            }
+            keyed[k] = (b << 32) | k;
+        }
+        Arrays.sort(keyed);
+        int[] result = new int[m];
+        int n = s.length();
+        int ci = 0;
+        long bp = 0;
+        for (long key : keyed) {
+            long target = key >>> 32;
+            while (bp < target && ci < n) {
+                char c = s.charAt(ci);
+                if (c < 0x80) {
+                    bp += 1;
+                    ci += 1;
+                } else if (c < 0x800) {
+                    bp += 2;
+                    ci += 1;
+                } else if (Character.isHighSurrogate(c) && ci + 1 < n && Character.isLowSurrogate(s.charAt(ci + 1))) {
+                    bp += 4;
+                    ci += 2;
+                } else {
+                    bp += 3;
+                    ci += 1;
+                }
+            }
+            if (bp != target) {
+                throw new KseException(KseStatus.INTERNAL, "byte offset " + target
+                        + (bp > target ? " is inside a character" : " is past the end") + " of the document");
+            }
+            result[(int) (key & 0xFFFFFFFFL)] = ci;
+        }
+        return result;
     }
 
     /** Floats per vector. */
@@ -415,6 +599,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         final int sessions;
         final int batchTokens;
         final Truncation truncation;
+        final int windowOverlap;
         final Path ortLibrary;
 
         private Options(Builder b) {
@@ -422,10 +607,11 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             this.sessions = b.sessions;
             this.batchTokens = b.batchTokens;
             this.truncation = b.truncation;
+            this.windowOverlap = b.windowOverlap;
             this.ortLibrary = b.ortLibrary;
         }
 
-        /** The library's defaults: one session, auto threads, 512 batch tokens, truncation on. */
+        /** The library's defaults: one session, auto threads, 512 batch tokens, truncation on, window overlap 32. */
         public static Options defaults() {
             return DEFAULTS;
         }
@@ -440,6 +626,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             private int sessions = -1;
             private int batchTokens = -1;
             private Truncation truncation;
+            private int windowOverlap = -1;
             private Path ortLibrary;
 
             private Builder() {}
@@ -465,6 +652,17 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
             /** What to do with over-long texts (default {@link Truncation#TRUNCATE}). */
             public Builder truncation(Truncation t) {
                 truncation = Objects.requireNonNull(t, "truncation");
+                return this;
+            }
+
+            /**
+             * Under {@link Truncation#WINDOW}: tokens consecutive windows share
+             * (default 32). Must be less than the model's max tokens minus its
+             * special and prefix tokens (507 for the default model), else
+             * opening fails with {@link KseStatus#INVALID_ARGUMENT}.
+             */
+            public Builder windowOverlap(int n) {
+                windowOverlap = nonNegative(n, "windowOverlap");
                 return this;
             }
 
