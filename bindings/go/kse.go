@@ -188,7 +188,7 @@ func New(opts Options) (*Encoder, error) {
 		{"Sessions", opts.Sessions, &co.sessions},
 		{"BatchTokens", opts.BatchTokens, &co.batch_tokens},
 	} {
-		if f.v < 0 || f.v > math.MaxUint32 {
+		if f.v < 0 || uint64(f.v) > math.MaxUint32 { // uint64: compiles where int is 32 bits
 			return nil, &Error{Status: StatusInvalidArgument, Message: "Options." + f.name + " is out of range"}
 		}
 		if f.v != 0 { // 0 keeps kse_options_init's default
