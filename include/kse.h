@@ -61,7 +61,7 @@
 /**
  * Minor version of this library.
  */
-#define KSE_VERSION_MINOR 1
+#define KSE_VERSION_MINOR 2
 
 /**
  * Patch version of this library.
@@ -73,7 +73,7 @@
  * compare it with `kse_version_number()` to check the header against the
  * library actually loaded.
  */
-#define KSE_VERSION_NUMBER 100
+#define KSE_VERSION_NUMBER 200
 
 /**
  * Bumped whenever a change breaks binary compatibility; it is the number in
@@ -494,7 +494,7 @@ size_t kse_max_tokens(const struct kse_encoder *enc);
 const char *kse_model_name(const struct kse_encoder *enc);
 
 /**
- * The library's version as a static string, e.g. "0.1.0".
+ * The library's version as a static string, e.g. "0.2.0".
  */
 const char *kse_version(void);
 

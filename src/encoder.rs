@@ -247,19 +247,19 @@ impl Encoder {
         let fixed = self.tokenizer.fixed_tokens();
         let tokens = if options.tokens == 0 { max } else { options.tokens };
         if tokens > max {
-            return err(ErrorKind::InvalidArgument, format!("chunk size {tokens} tokens is over the model's max tokens ({max})"));
+            return err(ErrorKind::InvalidArgument, format!("chunk_tokens is {tokens}, over the model's max tokens ({max})"));
         }
         if tokens <= fixed {
             return err(
                 ErrorKind::InvalidArgument,
-                format!("chunk size {tokens} tokens leaves no room for text: special and prefix tokens take {fixed}"),
+                format!("chunk_tokens is {tokens}, which leaves no room for text: special and prefix tokens take {fixed}"),
             );
         }
         let room = tokens - fixed;
         if options.overlap >= room {
             return err(
                 ErrorKind::InvalidArgument,
-                format!("chunk overlap {} must be less than the {room} text tokens a chunk of {tokens} holds", options.overlap),
+                format!("chunk overlap {} must be less than the {room} text tokens a chunk of {tokens} tokens holds", options.overlap),
             );
         }
         if text.trim().is_empty() {

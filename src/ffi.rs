@@ -19,13 +19,13 @@ use crate::error::{Error, ErrorKind};
 /// Major version of this library.
 pub const KSE_VERSION_MAJOR: u32 = 0;
 /// Minor version of this library.
-pub const KSE_VERSION_MINOR: u32 = 1;
+pub const KSE_VERSION_MINOR: u32 = 2;
 /// Patch version of this library.
 pub const KSE_VERSION_PATCH: u32 = 0;
 /// `KSE_VERSION_MAJOR * 10000 + KSE_VERSION_MINOR * 100 + KSE_VERSION_PATCH`:
 /// compare it with `kse_version_number()` to check the header against the
 /// library actually loaded.
-pub const KSE_VERSION_NUMBER: u32 = 100;
+pub const KSE_VERSION_NUMBER: u32 = 200;
 /// Bumped whenever a change breaks binary compatibility; it is the number in
 /// the library's SONAME (`libkse.so.0`).
 pub const KSE_ABI_VERSION: u32 = 0;
@@ -786,7 +786,13 @@ pub unsafe extern "C" fn kse_encode_chunks(
             if out.is_null() {
                 return Err(invalid("out is NULL but out_capacity is not 0"));
             }
-            enc.encoder.output_len(n, out_capacity)?;
+            let dim = enc.encoder.dim();
+            if out_capacity / dim < n {
+                return Err(Error::new(
+                    ErrorKind::BufferTooSmall,
+                    format!("the output holds {out_capacity} floats; {n} chunks x {dim} need {}", n * dim),
+                ));
+            }
             Some(enc.encoder.embed_chunks(&plan)?)
         };
         for (i, c) in plan.chunks.iter().enumerate() {
@@ -821,7 +827,7 @@ pub unsafe extern "C" fn kse_model_name(enc: *const kse_encoder) -> *const c_cha
     }
 }
 
-/// The library's version as a static string, e.g. "0.1.0".
+/// The library's version as a static string, e.g. "0.2.0".
 #[no_mangle]
 pub extern "C" fn kse_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -156,7 +156,7 @@ var liveEncoders atomic.Int64
 // failure, and errors.Is(err, ErrClosed) identifies it.
 var ErrClosed error = &Error{Status: StatusInvalidHandle, Message: "encoder is closed"}
 
-// Version is the version of the loaded libkse, e.g. "0.1.0".
+// Version is the version of the loaded libkse, e.g. "0.2.0".
 func Version() string { return C.GoString(C.kse_version()) }
 
 // VersionNumber is the loaded libkse's version as major*10000 + minor*100 + patch.

@@ -39,7 +39,7 @@ PY
 fi
 [ "$status" = 0 ] || { echo "run_tests.sh: Maven build or tests failed" >&2; exit "$status"; }
 
-jar=target/java/kse-0.1.0.jar
+jar=target/java/kse-0.2.0.jar
 jar tf "$jar" > target/java/jar-contents.txt
 for f in libkse_jni.so libkse.so.0 libonnxruntime.so.1 SHA256SUMS; do
   grep -qx "native/linux-x86_64/$f" target/java/jar-contents.txt || { echo "run_tests.sh: $jar lacks $f" >&2; exit 1; }
@@ -71,7 +71,7 @@ if [ -e "$embedded" ]; then
   status=${PIPESTATUS[0]}
   set -e
   [ "$status" = 0 ] || { echo "run_tests.sh: building the jar with $embedded failed" >&2; exit "$status"; }
-  (cd / && env -u KSE_MODEL_DIR java -cp "$root/target/java-embedded/kse-0.1.0.jar" \
+  (cd / && env -u KSE_MODEL_DIR java -cp "$root/target/java-embedded/kse-0.2.0.jar" \
     "$root/examples/java/Similarity.java") > target/java/similarity-embedded.out
   diff target/java/similarity.out target/java/similarity-embedded.out
   echo "java example from a jar with the model inside (-Dkse.libkse=$embedded), without MODEL_DIR: same output"

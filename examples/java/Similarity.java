@@ -4,7 +4,7 @@
  * examples/c/similarity.c). Run from the repository root after building the
  * jar (bindings/java/run_tests.sh):
  *
- *   java -cp target/java/kse-0.1.0.jar examples/java/Similarity.java [MODEL_DIR]
+ *   java -cp target/java/kse-0.2.0.jar examples/java/Similarity.java [MODEL_DIR]
  *
  * Without MODEL_DIR it opens libkse's default model, kse-ko-small
  * (KoreanSentenceEncoder.open()): $KSE_MODEL_DIR if set, else
@@ -12,11 +12,11 @@
  * the installed tree that libkse sits in. The jar's own libkse is a private
  * temporary copy, beside which nothing is searched, so with the jar alone set
  * KSE_MODEL_DIR (e.g. KSE_MODEL_DIR=models/kse-ko-small), use the jar with the
- * model compiled in (target/java-embedded/kse-0.1.0.jar, built by
+ * model compiled in (target/java-embedded/kse-0.2.0.jar, built by
  * bindings/java/run_tests.sh after `make embedded`), or load the tree's
  * libkse, which then works from any working directory:
  *
- *   java -Dkse.library=$PWD/target/release/libkse.so -cp target/java/kse-0.1.0.jar examples/java/Similarity.java
+ *   java -Dkse.library=$PWD/target/release/libkse.so -cp target/java/kse-0.2.0.jar examples/java/Similarity.java
  */
 import dev.kse.KoreanSentenceEncoder;
 import dev.kse.KseException;

@@ -13,8 +13,9 @@ writes Parquet. Spark distributes; kse encodes inside each executor's Python
 workers, one encoder per worker, created on its first batch and reused for
 every later batch and task (examples/spark/kse_spark.py).
 
-Bad rows (null text; with --no-truncate a sentence over the model's max
-tokens): --on-error fail (default) fails the task with a message naming the
+Long texts: --long window embeds a whole document (windows of max tokens,
+combined); the default cuts it at max tokens. Bad rows (null text; with
+--long error a text over the model's max tokens): --on-error fail (default) fails the task with a message naming the
 row (use --key-column to name it by key); --on-error null writes a null
 embedding and the reason in column `kse_error`, and the job goes on.
 
@@ -48,8 +49,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=256,
                     help="sentences per library call and per Arrow batch")
     ap.add_argument("--on-error", choices=("fail", "null"), default="fail")
-    ap.add_argument("--no-truncate", action="store_true",
-                    help="a sentence over the model's max tokens is a bad row instead of being cut")
+    ap.add_argument("--long", choices=("truncate", "error", "window"), default="truncate",
+                    help="a text over the model's max tokens: cut it (truncate), make it a bad row (error), or "
+                         "embed all of it in overlapping windows combined into one vector (window; "
+                         "docs/long-inputs.md)")
+    ap.add_argument("--window-overlap", type=int, default=32, help="--long window: tokens consecutive windows share")
+    ap.add_argument("--no-truncate", action="store_true", help="the same as --long error")
     ap.add_argument("--partitions", type=int, help="repartition the input first (by default Spark's split)")
     return ap.parse_args(argv)
 
@@ -88,7 +93,8 @@ def main(argv: list[str]) -> int:
 
     opts = kse_spark.JobOptions(archive=args.archive, model=args.model, text_column=args.text_column,
                                 threads=args.threads, batch_size=args.batch_size, on_error=args.on_error,
-                                truncate=not args.no_truncate, key_column=args.key_column)
+                                long="error" if args.no_truncate else args.long,
+                                window_overlap=args.window_overlap, key_column=args.key_column)
     schema = output_schema(df.schema)
     if args.on_error == "null":
         schema = schema.add(StructField(kse_spark.ERROR, StringType(), True))

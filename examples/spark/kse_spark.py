@@ -46,7 +46,8 @@ class JobOptions:
     threads: int = 1              # ONNX Runtime threads per encoder (one encoder per task slot)
     batch_size: int = 256         # sentences per library call
     on_error: str = "fail"        # "fail": the task fails naming the row; "null": null vector + kse_error
-    truncate: bool = True         # False: a sentence over the model's max tokens is a bad row
+    long: str = "truncate"        # a text over max tokens: "truncate", "error" (a bad row) or "window"
+    window_overlap: int = 32      # long="window": tokens consecutive windows share
     key_column: Optional[str] = None  # named in error messages
 
 
@@ -76,7 +77,7 @@ def bundle_dir(alias: str) -> Path:
 def encoder(opts: JobOptions):
     """This worker's encoder, created on first use and kept."""
     global _ENCODER, _ENCODER_KEY, created
-    key = (opts.archive, opts.model, opts.threads, opts.truncate)
+    key = (opts.archive, opts.model, opts.threads, opts.long, opts.window_overlap)
     if _ENCODER is not None and _ENCODER_KEY == key:
         return _ENCODER
     root = bundle_dir(opts.archive)
@@ -93,7 +94,7 @@ def encoder(opts: JobOptions):
     model = Path(opts.model) if os.path.isabs(opts.model) else root / "models" / opts.model
     if _ENCODER is not None:
         _ENCODER.close()
-    _ENCODER = kse.Encoder(model, intra_threads=opts.threads, truncate=opts.truncate)
+    _ENCODER = kse.Encoder(model, intra_threads=opts.threads, long=opts.long, window_overlap=opts.window_overlap)
     _ENCODER_KEY = key
     created += 1
     return _ENCODER

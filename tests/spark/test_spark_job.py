@@ -50,13 +50,13 @@ def sentences():
     return [s for p in pairs for s in p[:2]]
 
 
-def cli_embed(texts: list[str], work: Path, tag: str) -> np.ndarray:
-    """The same sentences through the kse CLI (one per line in a file)."""
+def cli_embed(texts: list[str], work: Path, tag: str, options: tuple[str, ...] = ()) -> np.ndarray:
+    """The same sentences through the kse CLI (one per line in a file), with `options`."""
     assert not any("\n" in t or "\r" in t for t in texts)
     src, out = work / f"{tag}.txt", work / f"{tag}.npy"
     src.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
     env = dict(os.environ, KSE_ORT_LIBRARY=str(RELEASE / "libonnxruntime.so.1"))
-    subprocess.run([str(RELEASE / "kse"), "--model", str(MODEL), "encode", str(src), "-o", str(out)],
+    subprocess.run([str(RELEASE / "kse"), "--model", str(MODEL), *options, "encode", str(src), "-o", str(out)],
                    check=True, env=env)
     return np.load(out)
 
@@ -218,3 +218,21 @@ def test_a_missing_bundle_is_a_clear_error(parquet_input, work):
     r = submit(None, "--input", str(parquet_input), "--output", str(work / "nobundle.parquet"), master="local[1]")
     assert r.returncode == 1
     assert "embed.py: error: kse bundle 'kse' not found" in r.stdout and "--archives" in r.stdout, r.stdout[-3000:]
+
+
+def test_long_window_embeds_whole_documents_as_the_cli_does(bundle, sentences, work):
+    """--long window: documents of up to ~2,000 tokens, one vector each, equal
+    to `kse encode --long window` on the same texts (and unlike truncation)."""
+    docs = [" ".join(sentences[i : i + k]) for i, k in ((0, 3), (10, 40), (60, 120), (200, 5), (300, 90))]
+    src = work / "docs.csv"
+    src.write_text("key,text\n" + "".join(f'{i},"{t.replace(chr(34), chr(34) * 2)}"\n' for i, t in enumerate(docs)),
+                   encoding="utf-8")
+    want = cli_embed(docs, work, "docs-window", ("--long", "window"))
+    truncated = cli_embed(docs, work, "docs-truncate")
+    out = work / "docs-window.parquet"
+    check_ok(submit(bundle, "--input", str(src), "--output", str(out), "--long", "window"))
+    table = read_output(out)
+    order = np.argsort(table["key"].to_pylist())
+    got = np.array(table["embedding"].to_pylist(), dtype=np.float32)[order]
+    assert np.abs(got - want).max() <= TOLERANCE
+    assert np.abs(got[2] - truncated[2]).max() > 1e-3, "a 2,000-token document is not its first 512 tokens"

@@ -113,7 +113,7 @@ def test_the_card_matrix_check_accepts_the_card_and_rejects_others():
     sys.path.insert(0, str(REPO / "importers" / "tfhub"))
     import check_card_matrix as card
 
-    printed = "model x (kse 0.1.0), 768-d, 99 tokens\n" + "\n".join(
+    printed = "model x (kse 0.2.0), 768-d, 99 tokens\n" + "\n".join(
         "[" + " ".join(f"{v:11.8f}" for v in row) + "]" for row in card.CARD)
     assert card.compare(card.parse(printed), 1e-4)[0]
     off = printed.replace("0.68404090", "0.68454090")

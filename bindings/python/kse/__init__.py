@@ -39,7 +39,7 @@ from ._errors import (
 )
 from ._library import ABI_VERSION, library_path, library_version, load_library
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ABI_VERSION",

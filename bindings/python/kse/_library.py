@@ -208,5 +208,5 @@ def library_path() -> str:
 
 
 def library_version() -> str:
-    """The loaded libkse's version string, e.g. ``"0.1.0"``."""
+    """The loaded libkse's version string, e.g. ``"0.2.0"``."""
     return load_library().kse_version().decode()

@@ -22,7 +22,7 @@ def test_similarity_example(encoder, tmp_path):
     assert out.returncode == 0, out.stderr
     print(out.stdout)
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("model kse-ko-small (kse 0.1.0), 384-d, ")
+    assert lines[0].startswith("model kse-ko-small (kse 0.2.0), 384-d, ")
     rows = np.array([[float(x) for x in re.findall(r"-?\d+\.\d+", l)] for l in lines if l.startswith("[")])
     assert rows.shape == (4, 4)
     for i in range(4):
@@ -50,7 +50,7 @@ def test_similarity_example_without_a_model_dir(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith(f"model {DEFAULT_MODEL} (kse 0.1.0), 384-d, "), lines[0]
+    assert lines[0].startswith(f"model {DEFAULT_MODEL} (kse 0.2.0), 384-d, "), lines[0]
     assert len([l for l in lines if l.startswith("[")]) == 4
     # $KSE_MODEL_DIR naming a missing directory: the error names it.
     missing = tmp_path / "no-such-model"

@@ -27,7 +27,7 @@ except ImportError:  # Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
 PY_FILES = {"kse/__init__.py", "kse/_encoder.py", "kse/_errors.py", "kse/_library.py", "kse/py.typed"}
-DIST_INFO = {f"kse-0.1.0.dist-info/{n}" for n in ("METADATA", "WHEEL", "RECORD", "top_level.txt")}
+DIST_INFO = {f"kse-0.2.0.dist-info/{n}" for n in ("METADATA", "WHEEL", "RECORD", "top_level.txt")}
 NATIVE = {f"kse/_native/{n}" for n in ("libkse.so", "libonnxruntime.so.1", "onnxruntime-LICENSE", "onnxruntime-ThirdPartyNotices.txt")}
 
 
@@ -76,14 +76,14 @@ def test_backend_builds_pure_wheel_sdist_and_editable(tmp_path, monkeypatch):
     assert backend.get_requires_for_build_wheel() == [] and backend.get_requires_for_build_sdist() == []
 
     name = backend.build_wheel(str(tmp_path), {"bundle-native": "0"})
-    assert name == "kse-0.1.0-py3-none-any.whl"
+    assert name == "kse-0.2.0-py3-none-any.whl"
     files = wheel_files(tmp_path / name)
     assert set(files) == PY_FILES | DIST_INFO
     for arc in PY_FILES:
         assert files[arc] == (BINDING / arc).read_bytes(), arc
-    meta = files["kse-0.1.0.dist-info/METADATA"].decode()
-    assert "Name: kse\nVersion: 0.1.0\n" in meta and "Requires-Dist: numpy>=1.21" in meta
-    assert "Root-Is-Purelib: true" in files["kse-0.1.0.dist-info/WHEEL"].decode()
+    meta = files["kse-0.2.0.dist-info/METADATA"].decode()
+    assert "Name: kse\nVersion: 0.2.0\n" in meta and "Requires-Dist: numpy>=1.21" in meta
+    assert "Root-Is-Purelib: true" in files["kse-0.2.0.dist-info/WHEEL"].decode()
 
     with pytest.raises(FileNotFoundError, match="make setup"):
         backend.build_wheel(str(tmp_path), {"bundle-native": "1", "native-dir": str(tmp_path / "empty")})
@@ -92,13 +92,13 @@ def test_backend_builds_pure_wheel_sdist_and_editable(tmp_path, monkeypatch):
     assert editable["__editable__.kse.pth"].decode().strip() == str(BINDING)
 
     sdist = tmp_path / backend.build_sdist(str(tmp_path))
-    assert sdist.name == "kse-0.1.0.tar.gz"
+    assert sdist.name == "kse-0.2.0.tar.gz"
     with tarfile.open(sdist) as tar:
         tar.extractall(tmp_path / "src")
         members = {m.name for m in tar.getmembers()}
-    assert {f"kse-0.1.0/{n}" for n in PY_FILES | {"pyproject.toml", "README.md", "PKG-INFO", "build_backend/kse_backend.py"}} == members
+    assert {f"kse-0.2.0/{n}" for n in PY_FILES | {"pyproject.toml", "README.md", "PKG-INFO", "build_backend/kse_backend.py"}} == members
     # An unpacked sdist has no target/release beside it: "auto" gives the pure wheel.
-    unpacked = load_backend(tmp_path / "src" / "kse-0.1.0" / "build_backend" / "kse_backend.py", "kse_backend_sdist")
+    unpacked = load_backend(tmp_path / "src" / "kse-0.2.0" / "build_backend" / "kse_backend.py", "kse_backend_sdist")
     out = tmp_path / "from-sdist"
     out.mkdir()
     again = wheel_files(out / unpacked.build_wheel(str(out)))
@@ -120,7 +120,7 @@ def test_pip_install_into_a_venv_works_outside_the_repo(tmp_path):
     (site / "_kse_test_numpy.pth").write_text(str(Path(np.__file__).resolve().parents[1]) + "\n")
     run([sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--no-index",
          "--no-cache-dir", "--disable-pip-version-check", "-q", BINDING], cwd=tmp_path)
-    assert "Tag: py3-none-linux_x86_64" in (site / "kse-0.1.0.dist-info" / "WHEEL").read_text()
+    assert "Tag: py3-none-linux_x86_64" in (site / "kse-0.2.0.dist-info" / "WHEEL").read_text()
 
     script = textwrap.dedent(f"""
         import json, sys
@@ -151,7 +151,7 @@ def test_pure_wheel_finds_libkse_by_env_or_system_path(tmp_path):
     run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps", "--no-cache-dir",
          "--disable-pip-version-check", "-q", "-w", tmp_path / "wheels", BINDING], cwd=tmp_path, KSE_BUNDLE_NATIVE="0")
     (whl,) = (tmp_path / "wheels").glob("*.whl")
-    assert whl.name == "kse-0.1.0-py3-none-any.whl"
+    assert whl.name == "kse-0.2.0-py3-none-any.whl"
     site = tmp_path / "site"
     run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--no-cache-dir",
          "--disable-pip-version-check", "-q", "--target", site, whl], cwd=tmp_path)

@@ -566,7 +566,7 @@ private:
 constexpr std::uint32_t header_version_number() noexcept { return KSE_VERSION_NUMBER; }
 /// The loaded library's version number (kse_version_number()).
 inline std::uint32_t library_version_number() noexcept { return kse_version_number(); }
-/// The loaded library's version string, e.g. "0.1.0".
+/// The loaded library's version string, e.g. "0.2.0".
 inline const char* library_version() noexcept { return kse_version(); }
 
 /// Whether a library of version `library` serves code compiled against

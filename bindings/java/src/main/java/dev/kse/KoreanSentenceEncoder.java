@@ -533,7 +533,7 @@ public final class KoreanSentenceEncoder implements AutoCloseable {
         return "KoreanSentenceEncoder[" + modelName + ", dim " + dim + (isClosed() ? ", closed]" : "]");
     }
 
-    /** The version of the loaded libkse, e.g. {@code "0.1.0"}. */
+    /** The version of the loaded libkse, e.g. {@code "0.2.0"}. */
     public static String libraryVersion() {
         NativeLoader.ensureLoaded();
         return utf8(Native.version());

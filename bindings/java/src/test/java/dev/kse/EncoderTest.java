@@ -51,7 +51,7 @@ class EncoderTest {
         assertEquals("tiny-e5", enc.modelName());
         assertEquals(TestSupport.tinyE5().toAbsolutePath(), enc.modelDir());
         assertFalse(enc.isClosed());
-        assertEquals("0.1.0", KoreanSentenceEncoder.libraryVersion());
+        assertEquals("0.2.0", KoreanSentenceEncoder.libraryVersion());
         assertTrue(enc.toString().contains("tiny-e5"), enc.toString());
     }
 
