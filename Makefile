@@ -22,7 +22,7 @@ VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
-        test-bindings test-cpp test-go test-java test-python-binding bench bench-quick \
+        test-bindings test-cpp test-go test-java test-python-binding bench bench-quick bench-long \
         fuzz reliability
 
 all: setup
@@ -141,6 +141,10 @@ bench: setup-dev
 bench-quick: setup-dev
 	$(VENV_PY) bench/run.py --quick
 
+# Long inputs: window throughput, a huge text under truncate, memory while windowing (BENCHMARKS.md).
+bench-long: setup
+	$(VENV_PY) bench/long_inputs.py
+
 # The Spark example: 1 vs 2 executor cores, and its overhead over the CLI (BENCHMARKS.md).
 bench-spark: setup setup-spark
 	$(SPARK_PY) bench/spark.py --out target/bench/spark.json
@@ -159,9 +163,10 @@ fuzz: setup test-models
 	@rustup run nightly rustc --version >/dev/null 2>&1 || \
 	  { echo "make fuzz needs a nightly Rust toolchain: rustup toolchain install nightly" >&2; exit 1; }
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	mkdir -p fuzz/corpus/encode fuzz/corpus/manifest
+	mkdir -p fuzz/corpus/encode fuzz/corpus/manifest fuzz/corpus/chunks
 	cd fuzz && cargo +nightly fuzz run encode corpus/encode seeds/encode -- -runs=$(FUZZ_RUNS) -max_len=4096
 	cd fuzz && cargo +nightly fuzz run manifest corpus/manifest seeds/manifest -- -runs=$(FUZZ_RUNS)
+	cd fuzz && cargo +nightly fuzz run chunks corpus/chunks seeds/chunks -- -runs=$(FUZZ_RUNS) -max_len=4096
 
 test-rust:
 	KSE_ORT_LIBRARY=$(RELEASE)/libonnxruntime.so.1 cargo test --release --locked
