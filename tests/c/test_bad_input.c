@@ -184,17 +184,19 @@ static kse_status enc_10mb(kse_error *e) {
     }
     return s;
 }
-static kse_status enc_10mb_no_truncation(kse_error *e) {
+/* A short text and the 10 MB one through an encoder with long-input policy `mode`. */
+static kse_status encode_10mb_with(kse_truncation mode, kse_encode_stats *st, kse_error *e) {
     kse_options o = tiny_options();
-    o.truncation = KSE_TRUNCATION_ERROR;
-    kse_encoder *strict;
-    kse_status s = kse_create(&o, &strict, e);
+    o.truncation = mode;
+    kse_encoder *x;
+    kse_status s = kse_create(&o, &x, e);
     if (s != KSE_OK) return s;
     const char *t[] = {"짧은 문장", ten_mb};
-    s = kse_encode(strict, t, NULL, 2, out, OUT_CAP, NULL, e);
-    kse_free(strict);
+    s = kse_encode(x, t, NULL, 2, out, OUT_CAP, st, e);
+    kse_free(x);
     return s;
 }
+static kse_status enc_10mb_no_truncation(kse_error *e) { return encode_10mb_with(KSE_TRUNCATION_ERROR, NULL, e); }
 
 #define MANY 100000
 static kse_status enc_100k(kse_error *e) {
@@ -351,15 +353,8 @@ static kse_status window_overlap_too_big(kse_error *e) {
     return s;
 }
 static kse_status window_10mb(kse_error *e) {
-    kse_options o = tiny_options();
-    o.truncation = KSE_WINDOW;
-    kse_encoder *w;
-    kse_status s = kse_create(&o, &w, e);
-    if (s != KSE_OK) return s;
-    const char *t[] = {"짧은 문장", ten_mb};
     kse_encode_stats st;
-    s = kse_encode(w, t, NULL, 2, out, OUT_CAP, &st, e);
-    kse_free(w);
+    kse_status s = encode_10mb_with(KSE_WINDOW, &st, e);
     if (s == KSE_OK && (st.windowed != 1 || st.windows < 1000 || st.truncated != 0)) {
         snprintf(e->message, sizeof e->message, "stats: %zu windowed, %zu windows", st.windowed, st.windows);
         return KSE_ERR_INTERNAL;
