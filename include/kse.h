@@ -23,9 +23,16 @@
  * the caller from kse_create to kse_free. Strings kse returns are kse's:
  * kse_model_name's lives as long as the encoder, the others forever.
  *
- * Threading: kse_encode, kse_tokenize and the query functions may be called
- * from any number of threads at once on one encoder. kse_free must not run
- * while another call uses the same encoder.
+ * Long texts: over the model's max tokens a text is truncated (default),
+ * refused, or embedded whole in overlapping windows (kse_options.truncation);
+ * kse_encode_chunks cuts a document into embedded chunks with byte ranges,
+ * and kse_count_tokens counts tokens without running the model
+ * (docs/long-inputs.md defines them exactly).
+ *
+ * Threading: kse_encode, kse_encode_packed, kse_encode_chunks, kse_tokenize,
+ * kse_count_tokens and the query functions may be called from any number of
+ * threads at once on one encoder. kse_free must not run while another call
+ * uses the same encoder.
  *
  * Errors: every fallible call returns a kse_status and, when given a
  * kse_error, fills it with the status and a message naming the problem. The
@@ -42,8 +49,9 @@
 #include <stdint.h>
 
 /**
- * Pass as a text length to `kse_encode` or `kse_tokenize` to mean "this text
- * is NUL-terminated; measure it with strlen".
+ * Pass as a text length to `kse_encode`, `kse_tokenize`, `kse_count_tokens` or
+ * `kse_encode_chunks` to mean "this text is NUL-terminated; measure it with
+ * strlen".
  */
 #define KSE_NUL_TERMINATED SIZE_MAX
 
