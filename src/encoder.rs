@@ -166,12 +166,18 @@ impl Encoder {
     /// Floats the vectors of `n` texts take; `BufferTooSmall` when an output
     /// of `capacity` floats cannot hold them.
     pub fn output_len(&self, n: usize, capacity: usize) -> Result<usize> {
+        self.vectors_len(n, "texts", capacity)
+    }
+
+    /// Floats `n` vectors (of `what`: texts, chunks) take, checked against an
+    /// output of `capacity` floats.
+    pub(crate) fn vectors_len(&self, n: usize, what: &str, capacity: usize) -> Result<usize> {
         let dim = self.dim();
         let needed = n
             .checked_mul(dim)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("{n} texts x {dim} floats overflows")))?;
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("{n} {what} x {dim} floats overflows")))?;
         if capacity < needed {
-            return err(ErrorKind::BufferTooSmall, format!("the output holds {capacity} floats; {n} texts x {dim} need {needed}"));
+            return err(ErrorKind::BufferTooSmall, format!("the output holds {capacity} floats; {n} {what} x {dim} need {needed}"));
         }
         Ok(needed)
     }

@@ -786,13 +786,7 @@ pub unsafe extern "C" fn kse_encode_chunks(
             if out.is_null() {
                 return Err(invalid("out is NULL but out_capacity is not 0"));
             }
-            let dim = enc.encoder.dim();
-            if out_capacity / dim < n {
-                return Err(Error::new(
-                    ErrorKind::BufferTooSmall,
-                    format!("the output holds {out_capacity} floats; {n} chunks x {dim} need {}", n * dim),
-                ));
-            }
+            enc.encoder.vectors_len(n, "chunks", out_capacity)?;
             Some(enc.encoder.embed_chunks(&plan)?)
         };
         for (i, c) in plan.chunks.iter().enumerate() {

@@ -215,6 +215,8 @@ impl TextTokenizer {
     pub fn tokenize(&self, index: usize, text: &str) -> Result<(Vec<u32>, bool)> {
         let room = self.max_tokens - self.front.len() - self.back.len();
         let (body, cut) = self.leading_body(index, text, room)?;
+        // Under truncate and window alike the ids are cut at max tokens
+        // (for window, they are the first window's).
         if cut && self.truncation == Truncation::Error {
             let count = self.count(index, text)?;
             return err(
@@ -231,14 +233,9 @@ impl TextTokenizer {
     /// The rows of `text` under the encoder's policy: one (truncate, refuse,
     /// or a window-mode text that fits) or its windows.
     pub fn prepare(&self, index: usize, text: &str) -> Result<Prepared> {
-        if self.truncation != Truncation::Window {
-            let (ids, truncated) = self.tokenize(index, text)?;
-            return Ok(Prepared { rows: vec![Tokens { ids }], weights: vec![1], truncated });
-        }
-        let room = self.max_tokens - self.front.len() - self.back.len();
-        let (body, cut) = self.leading_body(index, text, room)?;
-        if !cut {
-            return Ok(Prepared { rows: vec![Tokens { ids: self.with_specials(&body) }], weights: vec![1], truncated: false });
+        let (ids, cut) = self.tokenize(index, text)?;
+        if !cut || self.truncation != Truncation::Window {
+            return Ok(Prepared { rows: vec![Tokens { ids }], weights: vec![1], truncated: cut });
         }
         let doc = self.document_ids(index, text)?;
         let spans = windows(doc.len(), self.window_room(), self.window_overlap);
@@ -270,14 +267,13 @@ impl TextTokenizer {
             ids.extend_from_slice(e.get_ids());
             Ok(true)
         })?;
-        Ok(self.strip_prefix(ids))
+        ids.drain(..self.prefix_tokens_in(&ids));
+        Ok(ids)
     }
 
-    fn strip_prefix(&self, mut ids: Vec<u32>) -> Vec<u32> {
-        if ids.starts_with(&self.prefix_ids) {
-            ids.drain(..self.prefix_ids.len());
-        }
-        ids
+    /// How many of `ids` (a text's tokens, prefix first) are the prefix's.
+    fn prefix_tokens_in(&self, ids: &[u32]) -> usize {
+        if ids.starts_with(&self.prefix_ids) { self.prefix_ids.len() } else { 0 }
     }
 
     /// The document tokens of `text` with their byte ranges in `text`.
@@ -299,7 +295,7 @@ impl TextTokenizer {
             }
             Ok(true)
         })?;
-        let p = if ids.starts_with(&self.prefix_ids) { self.prefix_ids.len() } else { 0 };
+        let p = self.prefix_tokens_in(&ids);
         ids.drain(..p);
         ranges.drain(..p);
         Ok(DocTokens { ids, ranges })
@@ -323,8 +319,7 @@ impl TextTokenizer {
             let end = if text.len() - start <= PIECE_BYTES { None } else { space_cut(text, start + PIECE_BYTES, text.len()) };
             let piece = &text[start..end.unwrap_or(text.len())];
             let (normalized, map) = self.normalized_with_map(piece, offsets);
-            let input: Cow<str> =
-                if start == 0 && !self.prefix.is_empty() { Cow::Owned(format!("{}{normalized}", self.prefix)) } else { normalized };
+            let input = if start == 0 { self.prefixed(normalized) } else { normalized };
             let encoding = if offsets {
                 self.tokenizer.encode(input.as_ref(), false)
             } else {
@@ -344,9 +339,7 @@ impl TextTokenizer {
     /// `text` as it takes to know (docs/long-inputs.md, Truncate).
     fn leading_body(&self, index: usize, text: &str, room: usize) -> Result<(Vec<u32>, bool)> {
         let encode = |piece: &str| -> Result<Vec<u32>> {
-            let normalized = self.normalized(piece);
-            let input: Cow<str> =
-                if self.prefix.is_empty() { normalized } else { Cow::Owned(format!("{}{normalized}", self.prefix)) };
+            let input = self.prefixed(self.normalized(piece));
             Ok(self.tokenizer.encode_fast(input.as_ref(), false).map_err(|e| tokenizer_error(index, e))?.get_ids().to_vec())
         };
         let cut_to = |mut ids: Vec<u32>| {
@@ -405,6 +398,15 @@ impl TextTokenizer {
                 }
             }
             len *= 2;
+        }
+    }
+
+    /// The manifest's prefix followed by `normalized` (a text's start).
+    fn prefixed<'t>(&self, normalized: Cow<'t, str>) -> Cow<'t, str> {
+        if self.prefix.is_empty() {
+            normalized
+        } else {
+            Cow::Owned(format!("{}{normalized}", self.prefix))
         }
     }
 
