@@ -12,6 +12,9 @@ E5_MODEL  := models/multilingual-e5-small
 TRAIN_PY  := .cache/train-venv/bin/python
 TF_PY     := .cache/tf-venv/bin/python
 SPARK_PY  := .cache/spark-venv/bin/python
+SQLITE_PY := .cache/sqlite-venv/bin/python
+SQLITE_EXT:= $(RELEASE)/kse_sqlite.so
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 TWIN      := target/tfhub-twin
 KO_WORK   := target/ko-model
 TESTMODELS:= target/test-models
@@ -21,7 +24,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all setup setup-dev setup-sqlite sqlite-extension postgres-extension test-sqlite test-postgres install-postgres bench-db setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick bench-long \
         fuzz reliability
 
@@ -42,6 +45,10 @@ setup-tfhub:
 # The Spark example's Python (PySpark 4.3 for local mode, pandas, pyarrow): .cache/spark-venv.
 setup-spark:
 	@$(PYTHON) scripts/setup.py --spark
+
+# The SQLite extension's test Python (sqlite-vec, numpy, pytest): .cache/sqlite-venv.
+setup-sqlite:
+	@$(PYTHON) scripts/setup.py --sqlite
 
 # System tools the tests need; installs missing Debian packages when run as root.
 tools:
@@ -71,6 +78,19 @@ $(CBUILD)/test_threads: tests/c/test_threads.c include/kse.h $(RELEASE)/libkse.s
 $(CBUILD)/xlang: tests/c/xlang.c include/kse.h $(RELEASE)/libkse.so | $(CBUILD)
 	$(CC) $(KSE_CFLAGS) $(CFLAGS) $< -L$(RELEASE) -lkse -Wl,-rpath,$(RELEASE) -lm -o $@
 
+# The SQLite extension, beside libkse.so (its rpath is $$ORIGIN, so it finds
+# libkse.so.0 in the build tree and in an installed lib/ alike).
+$(SQLITE_EXT): extensions/sqlite/kse_sqlite.c include/kse.h $(RELEASE)/libkse.so
+	$(CC) $(KSE_CFLAGS) -D_DEFAULT_SOURCE $(CFLAGS) -fPIC -shared $< -L$(RELEASE) -lkse -lm -lpthread \
+	    -Wl,-rpath,'$$ORIGIN' -o $@
+
+sqlite-extension: setup
+	@$(MAKE) --no-print-directory $(SQLITE_EXT)
+
+# The PostgreSQL extension (PGXS, PostgreSQL 15), linked against the build tree's libkse.
+postgres-extension: setup
+	$(MAKE) -C extensions/postgres PG_CONFIG=$(PG_CONFIG)
+
 demo: setup
 	@$(MAKE) --no-print-directory $(CBUILD)/similarity
 	$(CBUILD)/similarity $(MODEL)
@@ -87,8 +107,17 @@ xlang-reference: setup-dev
 # library, e5-small, the tiny test models and the Python reference.
 test-fixtures: test-models xlang-reference
 
-test: setup-dev tools test-models xlang-reference tfhub-twin setup-spark
-	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub test-spark
+test: setup-dev tools test-models xlang-reference tfhub-twin setup-spark setup-sqlite
+	@$(MAKE) --no-print-directory test-rust test-c test-python test-bindings test-tfhub test-spark test-sqlite test-postgres
+
+# The SQLite extension through the sqlite3 shell and Python's sqlite3 module (with sqlite-vec).
+test-sqlite: sqlite-extension setup-sqlite
+	$(SQLITE_PY) -m pytest -q -p no:cacheprovider tests/sqlite
+
+# The PostgreSQL extension on a real server the tests start (initdb in a
+# temporary directory, unprivileged user, Unix socket only), stopped and removed at the end.
+test-postgres: setup-dev
+	bash tests/postgres/run_tests.sh
 
 # examples/spark/embed.py under spark-submit in local[2] (examples/spark/README.md).
 test-spark:

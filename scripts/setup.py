@@ -5,6 +5,7 @@
     python3 scripts/setup.py --dev    also what the tests and tools need (make test)
     python3 scripts/setup.py --tfhub  the TF Hub importer's venv (make setup-tfhub; make test)
     python3 scripts/setup.py --spark  the Spark example's venv (make setup-spark; make test)
+    python3 scripts/setup.py --sqlite the SQLite extension's test venv (make setup-sqlite; make test)
 
 1. Downloads the pinned onnxruntime wheel from PyPI (sha256-checked) into
    .cache/wheels and extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
@@ -33,6 +34,13 @@ With --spark, only:
    example's test and benchmark (examples/spark). PySpark is published as a
    source archive only; its hash is checked like the wheels'. About 600 MB.
 
+With --sqlite, only:
+9. Creates .cache/sqlite-venv (sqlite-vec, whose wheel ships the loadable
+   vec0 library, numpy, pytest) from the hash-locked
+   extensions/sqlite/requirements-test.lock, for the SQLite extension's
+   tests and benchmark. It is made from a Python whose sqlite3 module can
+   load extensions: this one if it can, else Debian's /usr/bin/python3.
+
 A second run only checks and finishes in seconds. Any failure prints one line
 starting with "setup:" and exits non-zero. Uses the standard library only.
 """
@@ -55,6 +63,7 @@ WHEELS = CACHE / "wheels"
 VENV = CACHE / "venv"
 TF_VENV = CACHE / "tf-venv"
 SPARK_VENV = CACHE / "spark-venv"
+SQLITE_VENV = CACHE / "sqlite-venv"
 ORT_DIR = CACHE / "onnxruntime"
 SRC_DIR = CACHE / "models-src"
 MODELS = ROOT / "models"
@@ -212,7 +221,20 @@ def extract_stamp(wheel: Path, member: str, dest: Path) -> str:
     return f"{wheel.name}:{member}:{info.file_size}:{info.CRC}:{size}"
 
 
-def venv(where: Path = VENV, lock_name: str = "tools/requirements.lock", only_binary: bool = True) -> Path:
+def loadable_sqlite_python() -> str:
+    """A Python 3.11 whose sqlite3 module can load extensions (pyenv's and
+    some others are built without it; Debian's has it)."""
+    probe = "import sqlite3, sys; sqlite3.connect(':memory:').enable_load_extension(True); assert sys.version_info[:2] == (3, 11)"
+    for python in (sys.executable, "/usr/bin/python3"):
+        if python and Path(python).exists() and subprocess.run(
+                [python, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return python
+    raise SetupError("no Python 3.11 here has a sqlite3 module that can load extensions (the SQLite extension's "
+                     "tests need one): install Debian's, apt-get install python3 python3-venv")
+
+
+def venv(where: Path = VENV, lock_name: str = "tools/requirements.lock", only_binary: bool = True,
+         base: str | None = None) -> Path:
     python = where / "bin" / "python"
     lock = ROOT / lock_name
     stamp = where / ".kse-lock-sha256"
@@ -223,7 +245,7 @@ def venv(where: Path = VENV, lock_name: str = "tools/requirements.lock", only_bi
     say(f"creating {rel} from {lock_name} (hash-checked)")
     if where.exists():
         shutil.rmtree(where)
-    run([sys.executable, "-m", "venv", str(where)], "creating the virtual environment (is python3-venv installed?)")
+    run([base or sys.executable, "-m", "venv", str(where)], "creating the virtual environment (is python3-venv installed?)")
     run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes",
          "--only-binary=:all:" if only_binary else "--prefer-binary", "-r", str(lock)],
@@ -301,21 +323,22 @@ def build_library() -> None:
 
 
 def main(argv: list[str]) -> int:
-    flags = ("--dev", "--tfhub", "--spark")
+    flags = ("--dev", "--tfhub", "--spark", "--sqlite")
     if any(a not in flags for a in argv):
         bad = next(a for a in argv if a not in flags)
-        print(f"usage: setup.py [--dev | --tfhub | --spark]  (unknown argument {bad!r})", file=sys.stderr)
+        print(f"usage: setup.py [--dev | --tfhub | --spark | --sqlite]  (unknown argument {bad!r})", file=sys.stderr)
         return 2
     dev = "--dev" in argv
     extra = {"--tfhub": (TF_VENV, "importers/tfhub/requirements-tfhub.lock", True, "the TF Hub importer's Python"),
-             "--spark": (SPARK_VENV, "tools/requirements-spark.lock", False, "the Spark example's Python")}
+             "--spark": (SPARK_VENV, "tools/requirements-spark.lock", False, "the Spark example's Python"),
+             "--sqlite": (SQLITE_VENV, "extensions/sqlite/requirements-test.lock", True, "the SQLite tests' Python")}
     wanted = [flag for flag in extra if flag in argv]
     for flag in wanted:
         where, lock, only_binary, what = extra[flag]
         try:
             check_tools()
             CACHE.mkdir(exist_ok=True)
-            python = venv(where, lock, only_binary)
+            python = venv(where, lock, only_binary, loadable_sqlite_python() if flag == "--sqlite" else None)
             if flag == "--spark" and shutil.which("java") is None:
                 raise SetupError("`java` not found on PATH: PySpark needs a JDK 17 (apt-get install openjdk-17-jdk-headless)")
         except (SetupError, OSError) as e:
