@@ -174,6 +174,10 @@ bench-quick: setup-dev
 bench-long: setup
 	$(VENV_PY) bench/long_inputs.py
 
+# Embedding 10,000 KorSTS sentences inside SQLite and PostgreSQL vs the CLI; backend memory (BENCHMARKS.md).
+bench-db: setup sqlite-extension setup-sqlite
+	$(SQLITE_PY) bench/db_extensions.py
+
 # The Spark example: 1 vs 2 executor cores, and its overhead over the CLI (BENCHMARKS.md).
 bench-spark: setup setup-spark
 	$(SPARK_PY) bench/spark.py --out target/bench/spark.json
@@ -256,8 +260,22 @@ ko-model-eval: setup
 	$(RELEASE)/kse eval --model $(KO_EVAL_MODEL) ../shared/data/korsts/sts-dev.tsv
 	$(VENV_PY) tools/eval_ko.py --model $(KO_EVAL_MODEL)
 
+# Installs the library, the CLI, the headers, the default model, the SQLite
+# extension (lib/kse_sqlite.so) and, where PostgreSQL 15's PGXS is present,
+# the PostgreSQL extension into PostgreSQL's own directories (needs root).
 install: setup
+	@$(MAKE) --no-print-directory $(SQLITE_EXT)
 	PREFIX=$(PREFIX) bash scripts/install.sh
+	@if [ -x "$(PG_CONFIG)" ]; then $(MAKE) --no-print-directory install-postgres; \
+	 else echo "install: skipping the PostgreSQL extension: $(PG_CONFIG) not found (apt-get install postgresql-server-dev-15, then make install-postgres)"; fi
+
+# The PostgreSQL extension, built against the libkse installed in $(PREFIX)/lib
+# (its rpath), into the directories pg_config names.
+install-postgres:
+	@test -e "$(DESTDIR)$(PREFIX)/lib/libkse.so.$(MAJOR)" || { echo "install-postgres: $(DESTDIR)$(PREFIX)/lib/libkse.so.$(MAJOR) is missing: run make install first" >&2; exit 1; }
+	$(MAKE) -C extensions/postgres clean PG_CONFIG=$(PG_CONFIG)
+	$(MAKE) -C extensions/postgres install PG_CONFIG=$(PG_CONFIG) KSE_LIBDIR=$(PREFIX)/lib
+	$(MAKE) -C extensions/postgres clean PG_CONFIG=$(PG_CONFIG)
 
 clean:
 	cargo clean

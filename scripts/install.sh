@@ -7,7 +7,8 @@
 #   include/kse.h, lib/pkgconfig/kse.pc, share/doc/kse/onnxruntime-* (its licence),
 #   include/kse/kse.hpp (C++) and lib/cmake/kse/kseConfig*.cmake (CMake: find_package(kse)),
 #   share/kse/models/kse-ko-small, the default model (skip with KSE_INSTALL_MODELS=0),
-#   share/kse/tools: the TF Hub importer behind `kse import-tfhub` (docs/import-tfhub.md).
+#   share/kse/tools: the TF Hub importer behind `kse import-tfhub` (docs/import-tfhub.md),
+#   lib/kse_sqlite.so: the SQLite extension (extensions/sqlite; built by `make install`).
 # Run after `make setup` (the Makefile's `install` target does both).
 set -euo pipefail
 PREFIX=${PREFIX:-/usr/local}
@@ -40,6 +41,13 @@ install -m 0644 "$release/onnxruntime-LICENSE" "$release/onnxruntime-ThirdPartyN
 install -d "$DESTDIR$PREFIX/include/kse" "$lib/cmake/kse"
 install -m 0644 bindings/cpp/include/kse/kse.hpp "$DESTDIR$PREFIX/include/kse/kse.hpp"
 install -m 0644 bindings/cpp/cmake/kseConfig.cmake bindings/cpp/cmake/kseConfigVersion.cmake "$lib/cmake/kse/"
+
+# The SQLite extension finds libkse.so.0 beside itself (rpath $ORIGIN).
+if [ -e "$release/kse_sqlite.so" ]; then
+  install -m 0755 "$release/kse_sqlite.so" "$lib/kse_sqlite.so"
+else
+  echo "install: $release/kse_sqlite.so not built (make sqlite-extension); the SQLite extension is not installed" >&2
+fi
 
 # `kse import-tfhub` runs this tool (with KSE_TFHUB_PYTHON, a Python that has its lock installed).
 install -d "$DESTDIR$PREFIX/share/kse/tools"

@@ -349,3 +349,19 @@ def test_functions_that_read_paths_are_direct_only(tmp_path):
         db.execute("SELECT * FROM v").fetchall()
     db.execute("CREATE VIEW w AS SELECT length(kse_embed('가')) AS n")
     assert db.execute("SELECT n FROM w").fetchone()[0] == 1536
+
+
+def readme_sql(heading: str) -> str:
+    """The first ```sql block after `heading` in README.md."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("```sql\n", text.index(heading)) + len("```sql\n")
+    return text[start:text.index("```", start)]
+
+
+def test_readme_example_runs_as_written(tmp_path):
+    sql = readme_sql("**SQLite**")
+    load, _, rest = sql.partition("\n")
+    assert load == ".load /usr/local/lib/kse_sqlite"
+    proc = shell(tmp_path / "readme.db", rest)  # shell() loads the build tree's extension
+    rows = [line.split("|") for line in proc.stdout.splitlines()]
+    assert rows[0] == ["1", "오늘은 날씨가 맑다."] and len(rows) == 3, proc.stdout
