@@ -13,7 +13,7 @@ AS 'MODULE_PATHNAME', 'kse_pg_embed'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- Embeddings of many texts, one row per element in input order (a NULL element
--- gives a NULL row), encoded in batches of 64 texts; query cancel and
+-- gives a NULL row), encoded in batches of 256 texts; query cancel and
 -- statement_timeout stop it between batches. Pair rows with their input by
 -- position:  SELECT t.ord, t.emb FROM kse_embed(arr) WITH ORDINALITY AS t(emb, ord)
 CREATE FUNCTION kse_embed(texts text[])
