@@ -24,7 +24,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all setup setup-dev setup-sqlite sqlite-extension postgres-extension test-sqlite test-postgres install-postgres bench-db setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all ko-mini setup setup-dev setup-sqlite sqlite-extension postgres-extension test-sqlite test-postgres install-postgres bench-db setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick bench-long \
         fuzz reliability
 
@@ -252,6 +252,30 @@ ko-model: ko-model-v1 ko-model-a
 	$(VENV_PY) tools/export_ko.py --weights $(KO_WORK)/train-a/weights.npz $(KO_WORK)/train-a/weights.npz $(KO_WORK)/v1/model \
 	    --prune $(KO_WORK)/prune --e5s1 $(KO_E5S1) --extra-data --out $(KO_WORK)/model
 	@$(MAKE) --no-print-directory ko-model-eval KO_EVAL_MODEL=$(KO_WORK)/model
+
+# kse-ko-mini: the default model distilled into fewer layers (MODEL.md; needs
+# PyTorch like ko-model). Each step resumes after an interruption; no step runs
+# over ~90 minutes on 2 cores (distillation stops itself at a checkpoint after
+# 85 minutes: run the same make again). MINI_TEACHER is the one line to change
+# when the default model changes; MINI_LAYERS picks the teacher layers the
+# student starts from (MINI_LAYERS=2,5,8,11 MINI_WORK=target/ko-mini-l4 for 4 layers).
+MINI_TEACHER ?= $(MODEL)
+MINI_LAYERS  ?= 1,3,5,7,9,11
+MINI_WORK    ?= target/ko-mini
+MINI_NAME    ?= kse-ko-mini
+
+ko-mini: setup-dev
+	$(KO_TRAIN)
+	$(VENV_PY) tools/prune_vocab.py --tokenizer .cache/models-src/tokenizer.json --out $(MINI_WORK)/prune
+	$(VENV_PY) tools/distill_ko.py prepare --teacher $(MINI_TEACHER) --layers $(MINI_LAYERS) \
+	    --prune $(MINI_WORK)/prune --e5s1 $(KO_E5S1) --out $(MINI_WORK)/distil
+	$(TRAIN_PY) tools/distill_ko.py train --prune $(MINI_WORK)/prune --out $(MINI_WORK)/distil
+	$(TRAIN_PY) tools/train_ko.py --e5s1 $(MINI_WORK)/distil/distilled.npz --prune $(MINI_WORK)/prune \
+	    --out $(MINI_WORK)/sts --checkpoints $(MINI_WORK)/checkpoints --no-checks \
+	    --stage korsts+klue-all:cosent:1:3e-5 --stage korsts:mse:2:2e-5
+	$(VENV_PY) tools/export_ko.py --weights $(MINI_WORK)/sts/weights.npz --prune $(MINI_WORK)/prune \
+	    --e5s1 $(KO_E5S1) --extra-data --name $(MINI_NAME) --out $(MINI_WORK)/model
+	@$(MAKE) --no-print-directory ko-model-eval KO_EVAL_MODEL=$(MINI_WORK)/model
 
 # KorSTS dev through `kse eval` (the number models are selected on), then the
 # four numbers of MODEL.md through the library (tools/eval_ko.py).

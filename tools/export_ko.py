@@ -31,6 +31,7 @@ original tokenizer.json): the "before" of the pruning comparison in MODEL.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -94,7 +95,8 @@ def weights_from_model_dir(model_dir: Path, f: e5s1.E5S1, base_rows: np.ndarray)
     if any(mq[i].tobytes() + ms[i].tobytes() not in known for i in range(mq.shape[0])):
         raise ExportError(f"{model_dir}: its word embedding is not the E5S1 file's (trained or another base model)")
     out = {"emb.word": f.dequantize("emb.word", rows=base_rows), "emb.type": inits["emb.type0"][None, :].copy()}
-    for name in e5s1.tensor_names(f.config):
+    layers = len({k.partition(".")[0] for k in inits if k.startswith("l") and k.partition(".")[0][1:].isdigit()})
+    for name in e5s1.tensor_names(dataclasses.replace(f.config, layers=layers)):
         if name in out:
             continue
         if name + ".q8" in inits:  # [in / 32, 32, out] int8 times [in / 32, 1, out] scales
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prune", type=Path, required=True, help="prune_vocab.py output directory")
     ap.add_argument("--e5s1", type=Path, required=True, help="the E5S1 file training started from")
     ap.add_argument("--out", type=Path, required=True, help="model directory to write")
+    ap.add_argument("--name", default=NAME, help=f"the model's name in kse.json (default {NAME})")
     ap.add_argument("--fp32", action="store_true",
                     help="store the transformer matrices as float32 (the reference for the int8 comparison)")
     ap.add_argument("--unpruned", type=Path, metavar="E5_TOKENIZER",
@@ -148,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export_ko: error: {e}", file=sys.stderr)
         return 1
     c = f.config
-    cfg = GraphConfig(hidden=c.hidden, layers=c.layers, heads=c.heads, ffn=c.ffn, vocab=weights["emb.word"].q.shape[0],
-                      max_positions=c.max_positions, eps=c.eps, graph_name=NAME)
+    # A distilled student (tools/distill_ko.py) has fewer layers than the E5S1 file: count them in the weights.
+    layers = len({k.partition(".")[0] for k in trained if k.startswith("l") and k.partition(".")[0][1:].isdigit()})
+    cfg = GraphConfig(hidden=c.hidden, layers=layers, heads=c.heads, ffn=c.ffn, vocab=weights["emb.word"].q.shape[0],
+                      max_positions=c.max_positions, eps=c.eps, graph_name=args.name)
     model = build_model(cfg, weights)
-    name = NAME + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
+    name = args.name + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
     attribution = ATTRIBUTION + (EXTRA_ATTRIBUTION if args.extra_data else [])
     manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=attribution)
     tokenizer = args.unpruned or args.prune / "tokenizer.json"
