@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(cfg, weights)
     name = args.name + ("-unpruned" if args.unpruned else "") + ("-fp32" if args.fp32 else "")
     attribution = ATTRIBUTION + (EXTRA_ATTRIBUTION if args.extra_data else [])
+    if layers != c.layers:
+        attribution.append(f"a {layers}-layer student distilled from kse-ko-small by kse tools/distill_ko.py; see MODEL.md")
     manifest = make_manifest(name, c.hidden, max_tokens=c.max_positions, attribution=attribution)
     tokenizer = args.unpruned or args.prune / "tokenizer.json"
     for path, size, digest in write_model_dir(args.out, model, tokenizer, manifest):
