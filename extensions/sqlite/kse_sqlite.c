@@ -113,11 +113,11 @@ static void conn_free(void *p) {
   sqlite3_free(c);
 }
 
-/* The encoder for a call: `dir_arg` (a model directory argument) if given,
- * else the connection's. Sets the SQL error and returns NULL on failure. */
-static kse_encoder *encoder_of(sqlite3_context *ctx, struct conn *c, sqlite3_value *dir_arg, const char *fn) {
-  char *msg = NULL;
-  kse_encoder *enc;
+/* The encoder for a call of `fn`: the model in `dir_arg` (a model directory
+ * argument) if given, else the connection's. On failure returns NULL and
+ * *msg (sqlite3_malloc'd, may be NULL when out of memory) names `fn` and why. */
+static kse_encoder *conn_encoder(struct conn *c, sqlite3_value *dir_arg, const char *fn, char **msg) {
+  *msg = NULL;
   pthread_mutex_lock(&c->lock);
   unsigned threads = c->threads, sessions = c->sessions;
   char *dir = c->model_dir ? sqlite3_mprintf("%s", c->model_dir) : NULL;
@@ -125,19 +125,25 @@ static kse_encoder *encoder_of(sqlite3_context *ctx, struct conn *c, sqlite3_val
   if (dir_arg != NULL && sqlite3_value_type(dir_arg) != SQLITE_NULL) {
     sqlite3_free(dir);
     if (sqlite3_value_type(dir_arg) != SQLITE_TEXT) {
-      sqlite3_result_error(ctx, "kse: the model directory argument must be text", -1);
+      *msg = sqlite3_mprintf("%s: the model directory argument must be text", fn);
       return NULL;
     }
     dir = sqlite3_mprintf("%s", (const char *)sqlite3_value_text(dir_arg));
   }
-  enc = encoder_for(dir, threads, sessions, &msg);
+  char *why = NULL;
+  kse_encoder *enc = encoder_for(dir, threads, sessions, &why);
   sqlite3_free(dir);
-  if (enc == NULL) {
-    char *full = sqlite3_mprintf("%s: %s", fn, msg ? msg : "kse: out of memory");
-    sqlite3_result_error(ctx, full ? full : "kse: out of memory", -1);
-    sqlite3_free(full);
-    sqlite3_free(msg);
-  }
+  if (enc == NULL) *msg = sqlite3_mprintf("%s: %s", fn, why ? why : "kse: out of memory");
+  sqlite3_free(why);
+  return enc;
+}
+
+/* conn_encoder for a scalar function: sets the SQL error on failure. */
+static kse_encoder *encoder_of(sqlite3_context *ctx, struct conn *c, sqlite3_value *dir_arg, const char *fn) {
+  char *msg;
+  kse_encoder *enc = conn_encoder(c, dir_arg, fn, &msg);
+  if (enc == NULL) sqlite3_result_error(ctx, msg ? msg : "kse: out of memory", -1);
+  sqlite3_free(msg);
   return enc;
 }
 
@@ -499,24 +505,9 @@ static int col_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str
   if (c->table == NULL || c->column == NULL) return SQLITE_NOMEM;
 
   /* The encoder: the model argument, else the connection's model. */
-  char *msg = NULL;
-  pthread_mutex_lock(&v->conn->lock);
-  unsigned threads = v->conn->threads, sessions = v->conn->sessions;
-  char *dir = v->conn->model_dir ? sqlite3_mprintf("%s", v->conn->model_dir) : NULL;
-  pthread_mutex_unlock(&v->conn->lock);
-  if (idx_num & 1 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-    sqlite3_free(dir);
-    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT)
-      return col_error(c, SQLITE_ERROR, sqlite3_mprintf("kse_embed_column: the model directory must be text"));
-    dir = sqlite3_mprintf("%s", (const char *)sqlite3_value_text(argv[2]));
-  }
-  c->enc = encoder_for(dir, threads, sessions, &msg);
-  sqlite3_free(dir);
-  if (c->enc == NULL) {
-    char *m = sqlite3_mprintf("kse_embed_column: %s", msg ? msg : "out of memory");
-    sqlite3_free(msg);
-    return col_error(c, SQLITE_ERROR, m);
-  }
+  char *msg;
+  c->enc = conn_encoder(v->conn, idx_num & 1 ? argv[2] : NULL, "kse_embed_column", &msg);
+  if (c->enc == NULL) return col_error(c, SQLITE_ERROR, msg);
   c->dim = kse_dim(c->enc);
   c->vectors = sqlite3_malloc64((sqlite3_uint64)KSE_SQLITE_BATCH * c->dim * sizeof(float));
   if (c->vectors == NULL) return SQLITE_NOMEM;

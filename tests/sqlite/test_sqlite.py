@@ -274,7 +274,7 @@ BAD = [
     ("SELECT kse_tokens(CAST(x'c3' AS TEXT))", "not valid UTF-8"),
     ("SELECT kse_tokens(7)", "kse_tokens: argument 1 must be text, got an integer"),
     ("SELECT kse_embed('가', '/nonexistent/model')", "/nonexistent/model"),
-    ("SELECT kse_embed('가', 17)", "model directory argument must be text"),
+    ("SELECT kse_embed('가', 17)", "kse_embed: the model directory argument must be text"),
     ("SELECT kse_setup('/nonexistent/model')", "/nonexistent/model"),
     ("SELECT kse_setup('/etc')", "kse_setup: kse:"),
     ("SELECT kse_setup(NULL, -1)", "threads must be an integer"),
