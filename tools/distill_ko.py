@@ -3,10 +3,10 @@
 
     # 1. (tools venv: onnx + the kse binding) the student's start weights and the teacher's vectors
     python tools/distill_ko.py prepare --teacher models/kse-ko-small --prune target/ko-mini/prune \
-        --e5s1 .cache/models-src/e5-small-q4.bin --layers 1,3,5,7,9,11 --out target/ko-mini/l6
+        --e5s1 .cache/models-src/e5-small-q4.bin --layers 1,3,5,7,9,11 --out target/ko-mini/distil
     # 2. (train venv: PyTorch) distillation, resumable, in stages of at most --max-minutes
-    python tools/distill_ko.py train --prune target/ko-mini/prune --out target/ko-mini/l6 --epochs 2
-    # 3. then tools/train_ko.py --e5s1 target/ko-mini/l6/distilled.npz ... (the default's STS stages)
+    python tools/distill_ko.py train --prune target/ko-mini/prune --out target/ko-mini/distil --epochs 2
+    # 3. then tools/train_ko.py --e5s1 target/ko-mini/distil/distilled.npz ... (the default's STS stages)
     #    and tools/export_ko.py --name kse-ko-mini
 
 The student is the teacher's own encoder cut to fewer layers: the same
@@ -39,7 +39,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -68,10 +67,9 @@ def write_pack(path: Path, weights: dict[str, np.ndarray], cfg: e5s1.Config) -> 
     tmp.replace(path)
 
 
-def read_pack(path: Path) -> tuple[dict[str, np.ndarray], e5s1.Config]:
-    with np.load(path) as z:
-        cfg = e5s1.Config(**json.loads(bytes(z["__config__"]).decode()))
-        return {k: z[k] for k in z.files if not k.startswith("__")}, cfg
+def vocab_rows(prune: Path) -> np.ndarray:
+    """The pruned vocabulary's rows in e5's embedding (tools/prune_vocab.py's vocab-map.json)."""
+    return np.array(json.loads((prune / "vocab-map.json").read_text())["base_rows"], np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -86,7 +84,7 @@ def prepare(args) -> int:
     import kse
 
     layers = [int(x) for x in args.layers.split(",")]
-    base_rows = np.array(json.loads((args.prune / "vocab-map.json").read_text())["base_rows"], np.int64)
+    base_rows = vocab_rows(args.prune)
     f = e5s1.open_e5s1(args.e5s1)
     teacher = weights_from_model_dir(args.teacher, f, base_rows)
     if len(layers) != len(set(layers)) or not all(0 <= i < f.config.layers for i in layers):
@@ -144,7 +142,7 @@ def train(args) -> int:
             return 0
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    start, cfg = read_pack(args.out / "start.npz")
+    start, cfg = train_ko.load_start(args.out / "start.npz", vocab_rows(args.prune))
     teacher = np.load(args.out / "teacher.npy")
     sents = (args.out / "sentences.txt").read_text(encoding="utf-8").split("\n")[:-1]
     if len(sents) != teacher.shape[0]:
