@@ -220,7 +220,9 @@ typedef struct kse_options {
    */
   uint32_t reserved;
   /**
-   * Path of the model directory (UTF-8, NUL-terminated), or NULL for the
+   * Path of the model directory (UTF-8, NUL-terminated); or the name of a
+   * model shipped with kse, "kse-ko-small" or "kse-ko-mini" (6 layers,
+   * about twice as fast; "./kse-ko-mini" is a directory); or NULL for the
    * default model (see `kse_create`). Only read during `kse_create`.
    */
   const char *model_dir;
@@ -346,9 +348,13 @@ kse_status kse_options_init(struct kse_options *opts,
  * directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
  * build tree or `share/kse/models/kse-ko-small` of the installed tree that
  * libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
- * A default model is used only if no user other than the caller and root can
- * change it; shared directories such as `/tmp`, a libkse copied into a fresh
- * temporary directory and the current directory are never searched.
+ * With `model_dir` "kse-ko-small" or "kse-ko-mini" (exactly; a model shipped
+ * with kse) it loads that model from the same build or installed tree, or
+ * for "kse-ko-small" the copy compiled into libkse if it carries one
+ * (`$KSE_MODEL_DIR` is not consulted, nor the current directory).
+ * A default or named model is used only if no user other than the caller and
+ * root can change it; shared directories such as `/tmp`, a libkse copied into
+ * a fresh temporary directory and the current directory are never searched.
  *
  * On success `*out` receives the encoder, which the caller owns and must
  * release with `kse_free`. On failure `*out` is set to NULL and `err` (may be

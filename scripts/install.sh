@@ -6,7 +6,8 @@
 #     kse/ beside itself, so a system-wide ONNX Runtime is neither shadowed nor used),
 #   include/kse.h, lib/pkgconfig/kse.pc, share/doc/kse/onnxruntime-* (its licence),
 #   include/kse/kse.hpp (C++) and lib/cmake/kse/kseConfig*.cmake (CMake: find_package(kse)),
-#   share/kse/models/kse-ko-small, the default model (skip with KSE_INSTALL_MODELS=0),
+#   share/kse/models/kse-ko-small, the default model, and share/kse/models/kse-ko-mini,
+#     its 6-layer distilled student (skip both with KSE_INSTALL_MODELS=0),
 #   share/kse/tools: the TF Hub importer behind `kse import-tfhub` (docs/import-tfhub.md),
 #   lib/kse_sqlite.so: the SQLite extension (extensions/sqlite; built by `make install`).
 # Run after `make setup` (the Makefile's `install` target does both).
@@ -73,10 +74,12 @@ Cflags: -I\${includedir}
 PC
 
 if [ "${KSE_INSTALL_MODELS:-1}" != 0 ]; then
-  dest="$DESTDIR$PREFIX/share/kse/models/kse-ko-small"
-  install -d "$dest"
-  for f in models/kse-ko-small/*; do
-    install -m 0644 "$f" "$dest/"
+  for model in kse-ko-small kse-ko-mini; do
+    dest="$DESTDIR$PREFIX/share/kse/models/$model"
+    install -d "$dest"
+    for f in models/$model/*; do
+      install -m 0644 "$f" "$dest/"
+    done
   done
 fi
 

@@ -9,8 +9,9 @@
 
 1. Downloads the pinned onnxruntime wheel from PyPI (sha256-checked) into
    .cache/wheels and extracts libonnxruntime.so.1.32.0 into .cache/onnxruntime.
-2. Checks the default model, models/kse-ko-small, which is committed in the
-   repository (no download): every file against its SHA256SUMS.
+2. Checks the shipped models, models/kse-ko-small (the default) and
+   models/kse-ko-mini, which are committed in the repository (no download):
+   every file against its SHA256SUMS.
 3. Builds libkse in release mode and places ONNX Runtime beside it, so the
    library finds it with no environment variables.
 
@@ -110,6 +111,7 @@ EXTRACTS = [
 ]
 
 DEFAULT_MODEL = MODELS / "kse-ko-small"
+SHIPPED_MODELS = [DEFAULT_MODEL, MODELS / "kse-ko-mini"]  # src/model/default.rs SHIPPED_MODELS
 RUNTIME_WHEELS = {0}  # what --dev is not needed for: onnxruntime
 
 MODEL_BUILDS = [("fp32", MODELS / "multilingual-e5-small"), ("int4", MODELS / "multilingual-e5-small-int4")]
@@ -280,20 +282,21 @@ def build_models(python: Path) -> None:
         os.replace(tmp, out)
 
 
-def check_default_model() -> None:
-    """The committed default model: every file listed in its SHA256SUMS, unchanged."""
-    sums = DEFAULT_MODEL / "SHA256SUMS"
-    rel = DEFAULT_MODEL.relative_to(ROOT)
-    restore = f"restore it with: git checkout -- {rel}"
-    if not sums.is_file():
-        raise SetupError(f"{rel}/SHA256SUMS is missing: the default model is incomplete; {restore}")
-    for line in sums.read_text().splitlines():
-        digest, _, name = line.partition("  ")
-        path = DEFAULT_MODEL / name
-        if not path.is_file():
-            raise SetupError(f"{rel}/{name} is missing; {restore}")
-        if sha256(path) != digest:
-            raise SetupError(f"{rel}/{name} does not match SHA256SUMS (a Git LFS pointer or a local change?); {restore}")
+def check_shipped_models() -> None:
+    """The committed models: every file listed in their SHA256SUMS, unchanged."""
+    for model in SHIPPED_MODELS:
+        sums = model / "SHA256SUMS"
+        rel = model.relative_to(ROOT)
+        restore = f"restore it with: git checkout -- {rel}"
+        if not sums.is_file():
+            raise SetupError(f"{rel}/SHA256SUMS is missing: the model is incomplete; {restore}")
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.partition("  ")
+            path = model / name
+            if not path.is_file():
+                raise SetupError(f"{rel}/{name} is missing; {restore}")
+            if sha256(path) != digest:
+                raise SetupError(f"{rel}/{name} does not match SHA256SUMS (a Git LFS pointer or a local change?); {restore}")
 
 
 def build_library() -> None:
@@ -352,7 +355,7 @@ def main(argv: list[str]) -> int:
         CACHE.mkdir(exist_ok=True)
         wheels = fetch_wheels(dev)
         extract(wheels)
-        check_default_model()
+        check_shipped_models()
         if dev:
             build_models(venv())
         build_library()

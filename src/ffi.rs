@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, Once};
 
-use crate::{ChunkOptions, Encoder, EncoderOptions, ModelSource, Truncation, DEFAULT_BATCH_TOKENS, DEFAULT_WINDOW_OVERLAP};
+use crate::{ChunkOptions, Encoder, EncoderOptions, Truncation, DEFAULT_BATCH_TOKENS, DEFAULT_WINDOW_OVERLAP};
 use crate::error::{Error, ErrorKind};
 
 /// Major version of this library.
@@ -111,7 +111,9 @@ pub struct kse_options {
     pub truncation: kse_truncation,
     /// Must be 0.
     pub reserved: u32,
-    /// Path of the model directory (UTF-8, NUL-terminated), or NULL for the
+    /// Path of the model directory (UTF-8, NUL-terminated); or the name of a
+    /// model shipped with kse, "kse-ko-small" or "kse-ko-mini" (6 layers,
+    /// about twice as fast; "./kse-ko-mini" is a directory); or NULL for the
     /// default model (see `kse_create`). Only read during `kse_create`.
     pub model_dir: *const c_char,
     /// Path of the ONNX Runtime library to load, or NULL to search: the
@@ -444,9 +446,13 @@ pub unsafe extern "C" fn kse_options_init(opts: *mut kse_options, struct_size: u
 /// directory in `$KSE_MODEL_DIR` if set, else `models/kse-ko-small` of the
 /// build tree or `share/kse/models/kse-ko-small` of the installed tree that
 /// libkse sits in (`KSE_ERR_MODEL_NOT_FOUND`, naming the places, if none has it).
-/// A default model is used only if no user other than the caller and root can
-/// change it; shared directories such as `/tmp`, a libkse copied into a fresh
-/// temporary directory and the current directory are never searched.
+/// With `model_dir` "kse-ko-small" or "kse-ko-mini" (exactly; a model shipped
+/// with kse) it loads that model from the same build or installed tree, or
+/// for "kse-ko-small" the copy compiled into libkse if it carries one
+/// (`$KSE_MODEL_DIR` is not consulted, nor the current directory).
+/// A default or named model is used only if no user other than the caller and
+/// root can change it; shared directories such as `/tmp`, a libkse copied into
+/// a fresh temporary directory and the current directory are never searched.
 ///
 /// On success `*out` receives the encoder, which the caller owns and must
 /// release with `kse_free`. On failure `*out` is set to NULL and `err` (may be
@@ -473,10 +479,7 @@ pub unsafe extern "C" fn kse_create(opts: *const kse_options, out: *mut *mut kse
         let mut o = default_options();
         std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut o as *mut kse_options).cast::<u8>(), size);
 
-        let model = match path(o.model_dir, "kse_options.model_dir")? {
-            Some(dir) => ModelSource::Dir(dir),
-            None => crate::model::default::default_model()?,
-        };
+        let model = crate::model::default::resolve(path(o.model_dir, "kse_options.model_dir")?.as_deref())?;
         let ort_library = path(o.ort_library_path, "kse_options.ort_library_path")?;
         let truncation = match o.truncation {
             KSE_TRUNCATE => Truncation::Truncate,

@@ -1,7 +1,9 @@
 //! Where the default model is found when the caller names no model directory
-//! (`kse_create` with `model_dir` NULL, the CLI without `--model`).
+//! (`kse_create` with `model_dir` NULL, the CLI without `--model`), and where
+//! a model shipped with kse is found when the caller names it
+//! ([`SHIPPED_MODELS`]: `model_dir` "kse-ko-mini", `--model kse-ko-mini`).
 //!
-//! In order:
+//! The default model, in order:
 //! 1. `$KSE_MODEL_DIR`, if set: used if no other user can change it,
 //!    otherwise an error;
 //! 2. the model compiled into the library (cargo feature `embedded-model`);
@@ -15,6 +17,11 @@
 //!    fresh temporary directory (the Java jar's) searches nothing; a model
 //!    found is used only if no other user can change it.
 //!
+//! A shipped model named by the caller is looked for as in 2 and 3 (the
+//! embedded copy only for the default model's name); `$KSE_MODEL_DIR` plays no
+//! part, and a directory of that name in the current directory is never taken
+//! for it (`./kse-ko-mini` names that one).
+//!
 //! The rules are those of [`crate::trust`]; the current directory is never searched.
 
 use std::path::{Path, PathBuf};
@@ -27,6 +34,11 @@ use crate::trust;
 /// The default model directory's name, under `models/` of a build tree or
 /// `share/kse/models/` of an installed tree.
 pub const DEFAULT_MODEL: &str = "kse-ko-small";
+/// The models shipped with kse (`models/` of the build tree,
+/// `share/kse/models/` of the installed tree), which a caller may name instead
+/// of giving a directory: the default, and its 6-layer distilled student
+/// (about twice as fast, MODEL.md).
+pub const SHIPPED_MODELS: [&str; 2] = [DEFAULT_MODEL, "kse-ko-mini"];
 /// Environment variable naming the default model directory.
 pub const MODEL_ENV: &str = "KSE_MODEL_DIR";
 /// How many directories, from the code file's own upwards, are searched
@@ -37,16 +49,80 @@ const LEVELS_UP: usize = 4;
 /// `$KSE_MODEL_DIR`), or why none are: the file holding kse's code sits where
 /// others can write.
 pub fn candidates() -> std::result::Result<Vec<PathBuf>, String> {
+    candidates_for(DEFAULT_MODEL)
+}
+
+/// The directories searched for the shipped model `name`, in order, or why
+/// none are.
+fn candidates_for(name: &str) -> std::result::Result<Vec<PathBuf>, String> {
     let Some(file) = trust::code_file() else { return Ok(Vec::new()) };
     let dirs = trust::search_dirs(&file, LEVELS_UP).map_err(|why| {
-        format!("no default model is searched beside kse's code ({}): {why}", file.display())
+        let what = if name == DEFAULT_MODEL { "default model" } else { "shipped model" };
+        format!("no {what} is searched beside kse's code ({}): {why}", file.display())
     })?;
     let mut out = Vec::new();
     for d in dirs {
-        out.push(d.join("share/kse/models").join(DEFAULT_MODEL));
-        out.push(d.join("models").join(DEFAULT_MODEL));
+        out.push(d.join("share/kse/models").join(name));
+        out.push(d.join("models").join(name));
     }
     Ok(out)
+}
+
+/// The model a caller's `model_dir` means: none, the default model
+/// ([`default_model`]); the exact name of a shipped model, that model
+/// ([`shipped_model`]); anything else, the directory it names.
+pub fn resolve(model_dir: Option<&Path>) -> Result<ModelSource> {
+    match model_dir {
+        None => default_model(),
+        Some(dir) => match dir.to_str().filter(|d| SHIPPED_MODELS.contains(d)) {
+            Some(name) => shipped_model(name),
+            None => Ok(ModelSource::Dir(dir.to_path_buf())),
+        },
+    }
+}
+
+/// The shipped model `name` (one of [`SHIPPED_MODELS`]): the copy compiled
+/// into the library for the default model's name, else the first trusted
+/// `share/kse/models/<name>` or `models/<name>` beside kse's code; else
+/// `ModelNotFound` naming the places.
+pub fn shipped_model(name: &str) -> Result<ModelSource> {
+    if !SHIPPED_MODELS.contains(&name) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name:?} is not a model shipped with kse (those are {})", SHIPPED_MODELS.join(", ")),
+        ));
+    }
+    if embedded::AVAILABLE && name == embedded::NAME {
+        return Ok(ModelSource::Embedded);
+    }
+    // The advice first: C callers see the first 511 bytes of a message.
+    search(name, &format!("model {name} was named (a model shipped with kse; pass ./{name} for a directory of that name)"))
+}
+
+/// The first trusted directory of `candidates_for(name)`, or `ModelNotFound`
+/// starting with `context`, then the refusals and the places looked at.
+fn search(name: &str, context: &str) -> Result<ModelSource> {
+    let looked = candidates_for(name).map_err(|why| Error::new(ErrorKind::ModelNotFound, format!("{context}; {why}")))?;
+    let mut refused = Vec::new();
+    for dir in looked.iter().filter(|d| d.join(MANIFEST_FILE).is_file()) {
+        match check_model(dir) {
+            Ok(()) => return Ok(ModelSource::Dir(dir.clone())),
+            Err(why) => refused.push(format!("{} is not used: {why}", dir.display())),
+        }
+    }
+    // Refusals first: C callers see the first 511 bytes of a message.
+    let places: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
+    let mut message = format!("{context}; ");
+    for r in refused {
+        message.push_str(&r);
+        message.push_str("; ");
+    }
+    let what = if name == DEFAULT_MODEL { "the default model" } else { "the shipped model" };
+    message.push_str(&format!(
+        "{what} {name} is not in {}",
+        if places.is_empty() { "any known place".to_owned() } else { places.join(", ") }
+    ));
+    Err(Error::new(ErrorKind::ModelNotFound, message))
 }
 
 /// Why another user could change the model in `dir` (the directory, its
@@ -87,26 +163,5 @@ pub fn default_model() -> Result<ModelSource> {
     if embedded::AVAILABLE {
         return Ok(ModelSource::Embedded);
     }
-    let looked = candidates().map_err(|why| {
-        Error::new(ErrorKind::ModelNotFound, format!("no model directory given and ${MODEL_ENV} not set; {why}"))
-    })?;
-    let mut refused = Vec::new();
-    for dir in looked.iter().filter(|d| d.join(MANIFEST_FILE).is_file()) {
-        match check_model(dir) {
-            Ok(()) => return Ok(ModelSource::Dir(dir.clone())),
-            Err(why) => refused.push(format!("{} is not used: {why}", dir.display())),
-        }
-    }
-    // Refusals first: C callers see the first 511 bytes of a message.
-    let places: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
-    let mut message = format!("no model directory given and ${MODEL_ENV} not set; ");
-    for r in refused {
-        message.push_str(&r);
-        message.push_str("; ");
-    }
-    message.push_str(&format!(
-        "the default model {DEFAULT_MODEL} is not in {}",
-        if places.is_empty() { "any known place".to_owned() } else { places.join(", ") }
-    ));
-    Err(Error::new(ErrorKind::ModelNotFound, message))
+    search(DEFAULT_MODEL, &format!("no model directory given and ${MODEL_ENV} not set"))
 }

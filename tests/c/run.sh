@@ -74,6 +74,14 @@ diff "$bin/similarity.out" "$bin/similarity-installed.out"
 # No model directory: the installed libkse finds <prefix>/share/kse/models/kse-ko-small.
 (cd /; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; "$prefix/similarity") > "$bin/similarity-installed-default.out"
 diff "$bin/similarity.out" "$bin/similarity-installed-default.out"
+# model_dir "kse-ko-mini": the installed shipped model by name (from /, which has
+# no such directory), the same matrix as the build tree's models/kse-ko-mini.
+"$bin/similarity" models/kse-ko-mini > "$bin/similarity-mini.out"
+(cd /; unset KSE_ORT_LIBRARY KSE_MODEL_DIR; "$prefix/similarity" kse-ko-mini) > "$bin/similarity-installed-mini.out"
+diff "$bin/similarity-mini.out" "$bin/similarity-installed-mini.out"
+if diff -q "$bin/similarity.out" "$bin/similarity-mini.out" > /dev/null; then
+  echo "kse-ko-mini gave the default model's matrix"; exit 1
+fi
 # Outputs captured before grep: under pipefail, `cmd | grep -q` fails when grep
 # exits at its first match and cmd then dies of SIGPIPE.
 dyn=$(readelf -d "$prefix/lib/libkse.so")
@@ -82,7 +90,7 @@ grep -q 'SONAME.*libkse\.so\.0' <<<"$dyn" || { echo "libkse.so has no SONAME lib
 help=$(cd /; KSE_TFHUB_PYTHON=python3 "$prefix/bin/kse" import-tfhub --help) || true
 grep -q "usage: kse import-tfhub" <<<"$help" \
   || { echo "installed kse import-tfhub does not find its tool"; exit 1; }
-echo "installed tree: pkg-config build works, default model found, SONAME set, import-tfhub tool found"
+echo "installed tree: pkg-config build works, default model and kse-ko-mini found, SONAME set, import-tfhub tool found"
 
 # The README's C example and build command, as written, in a fresh shell
 # against an installed tree (its own temporary prefix under target/).

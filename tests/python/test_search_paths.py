@@ -186,6 +186,38 @@ def test_the_current_directory_is_never_searched(work):
     assert str(here) not in got["message"], got
 
 
+def test_a_shipped_model_is_found_by_name_never_in_the_current_directory(work):
+    """model_dir "kse-ko-mini" is the shipped model of libkse's own tree: not a
+    directory of that name in the current directory, nor $KSE_MODEL_DIR."""
+    tree = work / "named"
+    lib = install_lib(tree / "lib")
+    here = tree / "elsewhere"
+    plant_model(here / "kse-ko-mini")
+    env = with_ort({"KSE_MODEL_DIR": str(here / "kse-ko-mini")})
+    got = run(lib, "kse-ko-mini", env=env, cwd=here)
+    assert got.get("status") == "MODEL_NOT_FOUND", got
+    assert "model kse-ko-mini was named" in got["message"], got
+    assert f"{tree / 'share' / 'kse' / 'models' / 'kse-ko-mini'}" in got["message"], got
+    assert "pass ./kse-ko-mini for a directory" in got["message"], got
+    # The control: written as a path, the same directory loads.
+    assert run(lib, "./kse-ko-mini", env=env, cwd=here) == {"name": "planted"}
+    plant_model(tree / "share" / "kse" / "models" / "kse-ko-mini", "mini")
+    assert run(lib, "kse-ko-mini", env=env, cwd=here) == {"name": "mini"}
+    # Only the exact names are names: anything else stays a relative directory.
+    got = run(lib, "kse-ko-min", env=env, cwd=here)
+    assert got.get("status") == "MODEL_NOT_FOUND" and "was named" not in got["message"], got
+
+
+def test_a_shipped_model_others_can_change_is_not_loaded(work):
+    tree = work / "named-bad"
+    lib = install_lib(tree / "lib")
+    mini = plant_model(tree / "share" / "kse" / "models" / "kse-ko-mini")
+    give_away(mini)
+    got = run(lib, "kse-ko-mini", env=with_ort())
+    assert got.get("status") == "MODEL_NOT_FOUND", got
+    assert f"{mini} is not used" in got["message"], got
+
+
 def test_kse_model_dir_must_not_be_changeable_by_others(shared_tmp):
     open_dir = plant_model(shared_tmp / "open-model")
     give_away(open_dir)

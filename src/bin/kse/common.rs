@@ -9,13 +9,14 @@ use crate::cli::{InputArgs, LongPolicy, ModelArgs};
 use crate::error::{CliError, Exit, Result};
 use crate::input::{ColumnChoice, InputFormat, Record, SentenceReader};
 
-/// The model: `--model`, else the library's default model (`$KSE_MODEL_DIR`,
-/// else the build or installed tree the program sits in).
+/// The model: `--model` (a directory, or a shipped model's name), else the
+/// library's default model (`$KSE_MODEL_DIR`, else the build or installed
+/// tree the program sits in).
 pub(crate) fn model_source(args: &ModelArgs) -> Result<ModelSource> {
-    if let Some(m) = &args.model {
-        return Ok(ModelSource::Dir(m.clone()));
-    }
-    kse::default_model::default_model().map_err(|e| CliError::new(Exit::Runtime, format!("{}; pass --model DIR", e.message())))
+    kse::default_model::resolve(args.model.as_deref()).map_err(|e| {
+        let advice = if args.model.is_none() { "; pass --model DIR" } else { "" };
+        CliError::new(Exit::Runtime, format!("{}{advice}", e.message()))
+    })
 }
 
 pub(crate) fn open_encoder(args: &ModelArgs) -> Result<(Encoder, ModelSource)> {
