@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +245,52 @@ func TestDefaultModelEnvMissing(t *testing.T) {
 	var kerr *kse.Error
 	if !errors.As(err, &kerr) || kerr.Status != kse.StatusModelNotFound || !strings.Contains(kerr.Message, missing) {
 		t.Fatalf("err = %v; want StatusModelNotFound naming %s", err, missing)
+	}
+}
+
+// ModelDir "kse-ko-mini" is a shipped model's name: models/kse-ko-mini beside
+// the build tree's libkse, not a directory of that name in the working
+// directory nor $KSE_MODEL_DIR.
+func TestShippedModelName(t *testing.T) {
+	miniDir := filepath.Join(repoRoot, "models", "kse-ko-mini")
+	requirePath(t, filepath.Join(miniDir, "kse.json"), "git checkout models/kse-ko-mini")
+	here := t.TempDir()
+	if err := os.Mkdir(filepath.Join(here, "kse-ko-mini"), 0o755); err != nil { // empty: never taken for the model
+		t.Fatal(err)
+	}
+	t.Chdir(here)
+	t.Setenv("KSE_MODEL_DIR", filepath.Join(here, "kse-ko-mini"))
+	mini := newEncoder(t, kse.Options{ModelDir: "kse-ko-mini"})
+	if mini.ModelName() != "kse-ko-mini" || mini.Dim() != 384 {
+		t.Fatalf("kse.New(Options{ModelDir: \"kse-ko-mini\"}): ModelName %q, Dim %d; want kse-ko-mini, 384", mini.ModelName(), mini.Dim())
+	}
+	texts := []string{"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다.", "고양이가 창가에서 잠을 잔다."}
+	got, err := mini.EncodeFlat(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := newEncoder(t, kse.Options{ModelDir: miniDir}).EncodeFlat(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("\"kse-ko-mini\" vs %s: vectors differ by %g", miniDir, maxAbsDiff(got, want))
+	}
+	small, err := defaultEncoder(t).EncodeFlat(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(got, small) {
+		t.Fatal("\"kse-ko-mini\" gave the default model's vectors")
+	}
+	// Written as a path, the name is the (empty) directory here.
+	enc, err := kse.New(kse.Options{ModelDir: "./kse-ko-mini"})
+	if enc != nil {
+		enc.Close()
+	}
+	var kerr *kse.Error
+	if !errors.As(err, &kerr) || kerr.Status != kse.StatusModelNotFound {
+		t.Fatalf("kse.New(Options{ModelDir: \"./kse-ko-mini\"}): %v; want StatusModelNotFound", err)
 	}
 }
 

@@ -32,6 +32,11 @@ type Options struct {
 	// $KSE_MODEL_DIR if set, else models/kse-ko-small of the build tree or
 	// share/kse/models/kse-ko-small of the installed tree that libkse sits in
 	// (StatusModelNotFound, naming the places looked at, if none has it).
+	// Exactly "kse-ko-small" or "kse-ko-mini" is the name of a model shipped
+	// with kse, loaded from that same build or installed tree ($KSE_MODEL_DIR
+	// is not consulted, nor the current directory: "./kse-ko-mini" is a
+	// directory). kse-ko-mini is the default distilled into 6 layers: about
+	// twice as fast, the same 384-d vectors, KorSTS dev 84.75 against 85.54.
 	ModelDir string
 	// IntraThreads is ONNX Runtime's intra-op thread count per session;
 	// 0 means the machine's cores divided among the sessions.

@@ -315,6 +315,31 @@ TEST(DefaultModel, MissingKseModelDirIsModelNotFoundNamingIt) {
     EXPECT_TRUE(contains(e.message(), "/nonexistent/kse-default-model")) << e.message();
 }
 
+// A shipped model's name: the build tree's libkse finds the build tree's
+// models/kse-ko-mini, never the working directory; $KSE_MODEL_DIR is not
+// consulted.
+TEST(DefaultModel, ShippedModelByName) {
+    const std::filesystem::path mini_dir = std::filesystem::path(KSE_REPO_DIR) / "models" / "kse-ko-mini";
+    ASSERT_TRUE(std::filesystem::exists(mini_dir / "kse.json")) << mini_dir;
+    const std::vector<std::string> texts = {"한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다.",
+                                            "고양이가 창가에서 잠을 잔다."};
+    const kse::Embeddings small = big().encode(texts);
+
+    const ScopedEnv env("KSE_MODEL_DIR", "/nonexistent/kse-ko-mini");
+    const kse::Encoder mini("kse-ko-mini");
+    EXPECT_EQ(mini.model_name(), "kse-ko-mini");
+    EXPECT_EQ(mini.dim(), 384u);
+    const kse::Embeddings got = mini.encode(texts);
+    const kse::Embeddings want = kse::Encoder(mini_dir).encode(texts);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_TRUE(std::equal(got.data(), got.data() + got.size(), want.data()))
+        << "\"kse-ko-mini\" vs " << mini_dir << ": vectors differ by "
+        << max_abs_diff(got.data(), want.data(), want.size());
+    ASSERT_EQ(small.size(), got.size());
+    EXPECT_FALSE(std::equal(got.data(), got.data() + got.size(), small.data()))
+        << "kse-ko-mini gave the default model's vectors";
+}
+
 TEST(Errors, BadOption) {
     kse::Options o;
     o.sessions = 0;

@@ -1,5 +1,6 @@
 """kse.Encoder() without a model directory: libkse's default model
-(kse-ko-small), found through $KSE_MODEL_DIR or beside libkse."""
+(kse-ko-small), found through $KSE_MODEL_DIR or beside libkse; and a shipped
+model's name ("kse-ko-mini"), found beside libkse only."""
 
 from __future__ import annotations
 
@@ -35,3 +36,27 @@ def test_kse_model_dir_names_the_default_model(kse, monkeypatch, tmp_path):
     e = info.value
     assert e.status == kse.Status.MODEL_NOT_FOUND and e.name == "KSE_ERR_MODEL_NOT_FOUND"
     assert str(missing) in e.message, e.message
+
+
+SENTENCES = ["한 남자가 기타를 치고 있다.", "남자가 기타를 연주한다.", "고양이가 창가에서 잠을 잔다."]
+
+
+def test_a_shipped_models_name_loads_it_from_beside_libkse(kse, encoder, monkeypatch, tmp_path):
+    """"kse-ko-mini" is models/kse-ko-mini of the tree libkse sits in: not a
+    directory of that name in the current directory, nor $KSE_MODEL_DIR."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kse-ko-mini").mkdir()  # an empty directory of the name: never taken for the model
+    monkeypatch.setenv("KSE_MODEL_DIR", str(tmp_path / "kse-ko-mini"))
+    with kse.Encoder("kse-ko-mini") as enc:
+        assert enc.name == "kse-ko-mini" and enc.model_dir == "kse-ko-mini"
+        assert enc.dim == 384
+        v = enc.encode(SENTENCES)
+    assert not np.array_equal(v, encoder.encode(SENTENCES)), "kse-ko-mini gave the default model's vectors"
+    if LIBRARY.resolve() == (REPO / "target" / "release" / "libkse.so").resolve():
+        mini = (REPO / "models" / "kse-ko-mini").resolve()  # committed
+        with kse.Encoder(mini) as named:
+            assert named.name == "kse-ko-mini"
+            assert np.array_equal(named.encode(SENTENCES), v)
+    # Written as a path, the name is the (empty) directory here.
+    with pytest.raises(kse.ModelNotFoundError):
+        kse.Encoder("./kse-ko-mini")

@@ -1,7 +1,9 @@
 package dev.kse;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -16,8 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link KoreanSentenceEncoder#open()}: no model directory, so libkse loads its
- * default model (kse-ko-small) from $KSE_MODEL_DIR or beside itself. Each case
- * runs in a child JVM, whose environment the test controls.
+ * default model (kse-ko-small) from $KSE_MODEL_DIR or beside itself; and
+ * {@link KoreanSentenceEncoder#openNamed(String)}: a shipped model by name,
+ * from beside libkse only. Each case that loads a model this way runs in a
+ * child JVM, whose environment the test controls.
  */
 class DefaultModelTest {
     @Test
@@ -97,6 +101,55 @@ class DefaultModelTest {
             assertEquals(KseStatus.MODEL_NOT_FOUND.name(), out.get("status"), String.valueOf(out));
             assertSaysHowToGetAModel(out.get("detail"));
         }
+    }
+
+    @Test
+    @Timeout(120)
+    void openNamedLoadsAShippedModelBesideLibkse(@TempDir Path tmp) throws Exception {
+        // The build tree's libkse finds the build tree's models/kse-ko-mini; $KSE_MODEL_DIR is not consulted.
+        Path lib = TestSupport.require(TestSupport.repo().resolve("target/release/libkse.so"), "libkse", "make setup");
+        Path mini = TestSupport.require(TestSupport.repo().resolve("models/kse-ko-mini/kse.json"),
+                "the kse-ko-mini model", "git checkout models/kse-ko-mini").getParent();
+        Path empty = Files.createDirectory(tmp.resolve("kse-ko-mini"));
+        Map<String, String> out = LoaderTest.runProbe(List.of("-Dkse.library=" + lib),
+                Map.of("KSE_MODEL_DIR", empty.toString()), List.of(), "--named=kse-ko-mini");
+        assertEquals("kse-ko-mini", out.get("name"), String.valueOf(out));
+        assertEquals("null", out.get("modelDir"), "an encoder opened by name has no modelDir()");
+        try (KoreanSentenceEncoder enc = KoreanSentenceEncoder.open(mini)) {
+            assertArrayEquals(enc.encode("안녕하세요")[0], vector(out.get("vector")), "openNamed vs open(" + mini + ")");
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void bundledLibkseHasNoShippedModelBesideItAndSaysWhatToDo() throws Exception {
+        Map<String, String> out = LoaderTest.runProbe(List.of(), Map.of(), List.of(), "--named=kse-ko-mini");
+        assertEquals(KseStatus.MODEL_NOT_FOUND.name(), out.get("status"), String.valueOf(out));
+        String detail = out.get("detail");
+        for (String says : List.of("model kse-ko-mini was named", "KoreanSentenceEncoder.open(Path)", "-Dkse.library")) {
+            assertTrue(detail.contains(says), "says " + says + ": " + detail);
+        }
+    }
+
+    @Test
+    void openNamedTakesOnlyAShippedModelsName() {
+        assertEquals(List.of("kse-ko-small", "kse-ko-mini"), KoreanSentenceEncoder.SHIPPED_MODELS);
+        for (String name : List.of("nope", "./kse-ko-mini", "models/kse-ko-mini", "KSE-KO-MINI")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> KoreanSentenceEncoder.openNamed(name), name);
+            assertTrue(e.getMessage().contains("kse-ko-small, kse-ko-mini") && e.getMessage().contains("open(Path)"),
+                    e.getMessage());
+        }
+    }
+
+    /** A vector as LoaderProbe prints it ({@link java.util.Arrays#toString(float[])}). */
+    private static float[] vector(String printed) {
+        String[] parts = printed.replaceAll("[\\[\\] ]", "").split(",");
+        float[] v = new float[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            v[i] = Float.parseFloat(parts[i]);
+        }
+        return v;
     }
 
     /** A copy of the model directory at {@code to}, its manifest's name changed to "planted". */

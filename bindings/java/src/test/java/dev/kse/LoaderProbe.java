@@ -9,15 +9,17 @@ import java.util.Arrays;
 /**
  * Run in a child JVM by {@link LoaderTest}: loads the library the way the
  * child's system properties say, encodes one sentence with the model named by
- * args[0] ({@code --default}: the default model, {@link KoreanSentenceEncoder#open()}),
+ * args[0] ({@code --default}: the default model, {@link KoreanSentenceEncoder#open()};
+ * {@code --named=NAME}: a shipped model, {@link KoreanSentenceEncoder#openNamed(String)}),
  * and prints what happened as key=value lines.
  */
 public final class LoaderProbe {
     private LoaderProbe() {}
 
     public static void main(String[] args) throws Exception {
-        boolean byDefault = args[0].equals("--default");
-        try (KoreanSentenceEncoder enc = byDefault ? KoreanSentenceEncoder.open() : KoreanSentenceEncoder.open(Path.of(args[0]))) {
+        String named = args[0].startsWith("--named=") ? args[0].substring("--named=".length()) : null;
+        try (KoreanSentenceEncoder enc = args[0].equals("--default") ? KoreanSentenceEncoder.open()
+                : named != null ? KoreanSentenceEncoder.openNamed(named) : KoreanSentenceEncoder.open(Path.of(args[0]))) {
             printLibrary();
             System.out.println("version=" + KoreanSentenceEncoder.libraryVersion());
             System.out.println("name=" + enc.modelName());
