@@ -160,17 +160,11 @@ def train(args) -> int:
     train_ko.load_into(torch, model, start)
     model.word.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     rng = np.random.default_rng(args.seed)
     lengths = [len(s) for s in seqs]
     epoch_orders = [train_ko.batches(rng, lengths, args.batch) for _ in range(args.epochs)]
     total = sum(len(o) for o in epoch_orders)
-    warm = max(1, int(0.1 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    opt, sched = train_ko.optimiser(torch, params, args.lr, args.weight_decay, total)
     torch.manual_seed(args.seed)
 
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()
@@ -209,11 +203,7 @@ def train(args) -> int:
             loss = ((s - t) ** 2).sum(-1).mean()
             if args.sim_weight:
                 loss = loss + args.sim_weight * ((s @ s.T - t @ t.T) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            train_ko.update(torch, loss, opt, sched, params)
             step += 1
             if step % 100 == 0:
                 print(f"train: step {step}/{total} (epoch {epoch + 1}), loss {loss.item():.5f}  "

@@ -395,14 +395,8 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
             pairs = [p for name in stage.data for p in data[name]]
             steps_per_epoch = math.ceil(len(pairs) / args.batch)
         total = steps_per_epoch * stage.epochs
-        warm = max(1, int(0.1 * total))
         params = [p for p in model.parameters() if p.requires_grad]
-        decay = [p for p in params if p.ndim >= 2]
-        no_decay = [p for p in params if p.ndim < 2]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}], lr=stage.lr)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+        opt, sched = optimiser(torch, params, stage.lr, args.weight_decay, total)
         step = 0
         for epoch in range(stage.epochs):
             model.train()
@@ -421,11 +415,7 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
                     emb = model(ids, mask)
                     gold = torch.tensor([g for _, _, g in batch], dtype=torch.float32, device=device)
                     loss = losses(torch, emb[0::2], emb[1::2], gold, stage.loss, args.cosent_scale)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                opt.step()
-                sched.step()
+                update(torch, loss, opt, sched, params)
                 step += 1
                 if step % 200 == 0:
                     log(f"seed {seed} stage {si + 1}: step {step}/{total}, loss {loss.item():.4f}  [{time.time() - t0:.0f} s]")
@@ -441,6 +431,29 @@ def train_seed(torch, args, seed: int, stages: list[tuple[int, "Stage"]], start:
                 + f"  [{time.time() - t0:.0f} s]")
         save_checkpoint(torch, ckpt_path(done + [s for _, s in stages[: k + 1]]), model, rng, history)
     return {"seed": seed, "history": history, "weights": state_numpy(model)}
+
+
+def optimiser(torch, params: list, lr: float, weight_decay: float, total: int, decay_all: bool = False):
+    """AdamW over `params` (weight decay on matrices only, unless `decay_all`) and its schedule: linear
+    warm-up over the first 10% of `total` steps, then linear decay to 0."""
+    if decay_all:
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+                                 {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}], lr=lr)
+    warm = max(1, int(0.1 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    return opt, sched
+
+
+def update(torch, loss, opt, sched, params: list) -> None:
+    """One optimiser step on `loss`, gradients clipped to norm 1."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
 
 
 def contrastive_step(torch, model, batch, ids_of, pad_id, device, scale: float):
@@ -470,11 +483,8 @@ def train_cross(torch, args, cfg, vocab: int, start: dict, data: list, dev, pad_
     load_into(torch, model, start)
     model.word.weight.requires_grad_(not args.freeze_embeddings)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
     total = math.ceil(len(data) / args.batch) * epochs
-    warm = max(1, int(0.1 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    opt, sched = optimiser(torch, params, lr, args.weight_decay, total, decay_all=True)
     t0 = time.time()
     for epoch in range(epochs):
         model.train()
@@ -484,11 +494,7 @@ def train_cross(torch, args, cfg, vocab: int, start: dict, data: list, dev, pad_
             ids, mask = pad_batch(torch, [seq for seq, _ in batch], pad_id, device)
             gold = torch.tensor([g / 5.0 for _, g in batch], dtype=torch.float32, device=device)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(model(ids, mask), gold)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            update(torch, loss, opt, sched, params)
         score = 100 * spearman(cross_scores(torch, model, dev[0], pad_id, device), dev[1])
         log(f"cross-encoder epoch {epoch + 1}/{epochs} (lr {lr:g}): KorSTS dev {score:.2f}  [{time.time() - t0:.0f} s]")
     return model
