@@ -364,6 +364,16 @@ def test_missing_model_dir_is_58P01_naming_the_path(pg):
     assert last == "384"
 
 
+def test_model_dir_may_name_a_shipped_model(pg):
+    r = pg.psql("SET kse.model_dir = 'kse-ko-mini';\nSELECT name, dim FROM kse_model();\n"
+                "SELECT kse_cosine(kse_embed('오늘 날씨가 좋다'), kse_embed('날씨가 맑다'));\n"
+                "RESET kse.model_dir;\nSELECT name FROM kse_model();\n"
+                "SELECT kse_cosine(kse_embed('오늘 날씨가 좋다'), kse_embed('날씨가 맑다'));")
+    mini, mini_cos, default, default_cos = r.stdout.split()
+    assert (mini, default) == ("kse-ko-mini|384", "kse-ko-small"), r.stdout
+    assert mini_cos != default_cos, r.stdout  # two models, two similarities
+
+
 def test_directory_without_model_is_an_error(pg):
     empty = Path(pg.host) / "not-a-model"
     empty.mkdir(mode=0o755)

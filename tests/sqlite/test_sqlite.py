@@ -170,6 +170,10 @@ def test_setup_and_model_argument_choose_the_model(sentences):
     assert len(other.execute("SELECT kse_embed('가나다')").fetchone()[0]) == 4 * 384
     assert db.execute("SELECT kse_setup(NULL)").fetchone()[0] == "kse-ko-small"
     assert len(db.execute("SELECT kse_embed('가나다')").fetchone()[0]) == 4 * 384
+    # A shipped model's name: kse-ko-mini from beside libkse, its own vectors.
+    assert json.loads(db.execute("SELECT kse_model('kse-ko-mini')").fetchone()[0])["name"] == "kse-ko-mini"
+    mini = db.execute("SELECT kse_embed('가나다', 'kse-ko-mini')").fetchone()[0]
+    assert len(mini) == 4 * 384 and mini != db.execute("SELECT kse_embed('가나다')").fetchone()[0]
 
 
 # ---- sqlite-vec: nearest neighbours equal kse search's ------------------------------------------
