@@ -17,6 +17,26 @@ def _nice_step(span: float, ticks: int = 6) -> float:
     return 10 * mag
 
 
+def _open(width: int, height: int, left: int, title: str, subtitle: str) -> list[str]:
+    """The SVG's first elements: white background, title and subtitle."""
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+         f'<rect width="{width}" height="{height}" fill="white"/>',
+         f'<text x="{left}" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
+    if subtitle:
+        o.append(f'<text x="{left}" y="40" fill="#555">{escape(subtitle)}</text>')
+    return o
+
+
+def _hgrid(o: list[str], left: int, pw: float, py, lo: float, hi: float, step: float) -> None:
+    """Horizontal grid lines with their y labels from lo to hi."""
+    v = lo
+    while v <= hi + 1e-9:
+        o.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + pw}" y2="{py(v):.1f}" stroke="#e5e5e5"/>')
+        o.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
+        v += step
+
+
 def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series: list[dict],
                subtitle: str = "", width: int = 820, height: int = 500, label_every: int = 1) -> None:
     """series: [{"label", "ys" (None = no point), "color"?, "dash"? (bool)}]; x labels on every
@@ -34,18 +54,8 @@ def line_chart(path: str, title: str, xlabel: str, ylabel: str, xs: list, series
     def py(v: float) -> float:
         return top + ph * (1 - v / top_val)
 
-    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-         f'<rect width="{width}" height="{height}" fill="white"/>',
-         f'<text x="{left}" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
-    if subtitle:
-        o.append(f'<text x="{left}" y="40" fill="#555">{escape(subtitle)}</text>')
-    v = 0.0
-    while v <= top_val + 1e-9:
-        y = py(v)
-        o.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#e5e5e5"/>')
-        o.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{v:g}</text>')
-        v += step
+    o = _open(width, height, left, title, subtitle)
+    _hgrid(o, left, pw, py, 0.0, top_val, step)
     o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
     for i, x in enumerate(xs):
         if i % label_every:
@@ -89,17 +99,8 @@ def scatter_chart(path: str, title: str, xlabel: str, ylabel: str, points: list[
     def py(v: float) -> float:
         return top + ph * (1 - (v - ymin) / (ymax - ymin))
 
-    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-         f'<rect width="{width}" height="{height}" fill="white"/>',
-         f'<text x="{left}" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
-    if subtitle:
-        o.append(f'<text x="{left}" y="40" fill="#555">{escape(subtitle)}</text>')
-    v = ymin
-    while v <= ymax + 1e-9:
-        o.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + pw}" y2="{py(v):.1f}" stroke="#e5e5e5"/>')
-        o.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
-        v += ystep
+    o = _open(width, height, left, title, subtitle)
+    _hgrid(o, left, pw, py, ymin, ymax, ystep)
     v = 0.0
     while v <= xmax + 1e-9:
         o.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + ph}" stroke="#f0f0f0"/>')

@@ -27,6 +27,18 @@ def require(path: Path, what: str) -> Path:
     return path
 
 
+def committed_model_bytes(model_dir: Path) -> int:
+    """Checks a committed model directory against its SHA256SUMS (exactly kse.json, model.onnx and
+    tokenizer.json, each unchanged); returns the directory's size in bytes."""
+    import hashlib
+
+    listed = dict(reversed(line.split("  ")) for line in (model_dir / "SHA256SUMS").read_text().splitlines())
+    assert set(listed) == {"kse.json", "model.onnx", "tokenizer.json"}
+    for name, digest in listed.items():
+        assert hashlib.sha256((model_dir / name).read_bytes()).hexdigest() == digest, f"{name} differs from SHA256SUMS"
+    return sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file())
+
+
 @pytest.fixture(scope="session")
 def korsts_dev():
     import reference
