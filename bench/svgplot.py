@@ -109,12 +109,23 @@ def scatter_chart(path: str, title: str, xlabel: str, ylabel: str, points: list[
     o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
     o.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">{escape(xlabel)}</text>')
     o.append(f'<text transform="translate(18,{top + ph / 2}) rotate(-90)" text-anchor="middle">{escape(ylabel)}</text>')
+    placed: list[tuple[float, float, float, float]] = []  # label boxes so far (x0, y0, x1, y1)
     for k, p in enumerate(points):
         color = p.get("color") or PALETTE[k % len(PALETTE)]
         x, y = px(p["x"]), py(p["y"])
-        anchor, dx = ("end", -8) if x > left + pw * 0.75 else ("start", 8)
+        w = 6.5 * len(p["label"])  # about 6.5 px a character at font size 12
+        # Right of the dot, above or below it, else left of it, else further off: the first spot inside
+        # the chart that no earlier label covers.
+        for dx, dy in [(8, -8), (8, 18), (-8, -8), (-8, 18), (8, -24), (8, 34), (-8, -24), (-8, 34)]:
+            x0 = x + dx if dx > 0 else x + dx - w
+            box = (x0, y + dy - 12, x0 + w, y + dy + 2)
+            inside = left < box[0] and box[2] < left + pw and top < box[1] and box[3] < top + ph
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        anchor = "start" if dx > 0 else "end"
         o.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{color}"/>')
-        o.append(f'<text x="{x + dx:.1f}" y="{y - 8:.1f}" text-anchor="{anchor}" fill="{color}">{escape(p["label"])}</text>')
+        o.append(f'<text x="{x + dx:.1f}" y="{y + dy:.1f}" text-anchor="{anchor}" fill="{color}">{escape(p["label"])}</text>')
     o.append("</svg>")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(o) + "\n")

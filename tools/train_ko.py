@@ -684,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     load_into(torch, probe, start)
     start_score = dev_spearman(torch, probe, *dev, pad_id, device)
     del probe
-    log(f"start (pruned e5-small): KorSTS dev {start_score:.2f}")
+    log(f"start ({args.e5s1.name}, pruned): KorSTS dev {start_score:.2f}")
 
     stages = list(enumerate(args.stages))
     shared = stages[: args.shared_stages]
