@@ -264,7 +264,8 @@ ko-model: ko-model-v1 ko-model-a
 # 85 minutes: run the same make again). MINI_TEACHER is the one line to change
 # when the default model changes; MINI_LAYERS picks the teacher layers the
 # student starts from (MINI_LAYERS=2,5,8,11 MINI_WORK=target/ko-mini-l4 for 4 layers).
-# Writes $(MINI_WORK)/model; copy it over models/kse-ko-mini to ship it.
+# Writes $(MINI_WORK)/model; to ship it, copy it over models/kse-ko-mini and
+# write its SHA256SUMS (cd models/kse-ko-mini && sha256sum kse.json model.onnx tokenizer.json > SHA256SUMS).
 MINI_TEACHER ?= $(MODEL)
 MINI_LAYERS  ?= 1,3,5,7,9,11
 MINI_WORK    ?= target/ko-mini
